@@ -1,0 +1,106 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+export class LockUserDto {
+  @ApiProperty({ example: 'Suspicious activity', maxLength: 500 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the lock ends by itself; omit for a lock until unlocked.' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  until?: string;
+}
+
+export class EventsQueryDto {
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  offset?: number;
+}
+
+export class AdminUserResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  email: string;
+
+  @ApiProperty({ enum: ['user', 'admin'] })
+  role: 'user' | 'admin';
+
+  @ApiProperty({ description: 'Incremented by every revocation of all the user\'s tokens.' })
+  tokenVersion: number;
+
+  @ApiProperty({ description: 'True while a lock is in force.' })
+  locked: boolean;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  lockedAt: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  lockReason: string | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  lockedUntil: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+export class AuditEventResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  type: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  actorId: string | null;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  sessionId: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  ip: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  userAgent: string | null;
+
+  @ApiProperty({ type: Object })
+  details: Record<string, unknown>;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+export class AuditEventPageDto {
+  @ApiProperty({ type: [AuditEventResponseDto] })
+  events: AuditEventResponseDto[];
+
+  @ApiProperty()
+  total: number;
+
+  @ApiProperty()
+  limit: number;
+
+  @ApiProperty()
+  offset: number;
+}

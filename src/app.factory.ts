@@ -1,0 +1,71 @@
+import helmet from '@fastify/helmet';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+
+import { AppModule } from './app.module';
+import { ErrorsFilter } from './common/errors.filter';
+import { AppConfig } from './config/configuration';
+
+/**
+ * Build the HTTP application: Fastify, because the adapter costs more than the
+ * token check itself (see docs/benchmarks.md), with validation, security
+ * headers and OpenAPI. Used by main.ts and by the tests.
+ */
+export async function createApp(config: AppConfig, databaseUrl: string, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Forwarding headers count only from these addresses; from anyone else
+    // they are ignored, so a client cannot pick its own rate limit bucket.
+    trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
+    // The server replies 431 or 414 instead of buffering oversized heads.
+    maxParamLength: 200,
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, {
+    bufferLogs: options.bufferLogs ?? true,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+
+  await app.register(helmet, {
+    // Swagger UI at /docs loads its own script and styles from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  if (config.http.corsOrigins.length > 0) {
+    app.enableCors({ origin: config.http.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 });
+  }
+
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+      validationError: { target: false, value: false },
+    }),
+  );
+  app.useGlobalFilters(new ErrorsFilter(app.getHttpAdapter()));
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('verso')
+      .setDescription('Revocable JWT sessions: access tokens checked against per-user versions and per-session state.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+
+  return app;
+}

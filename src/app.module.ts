@@ -1,0 +1,49 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { LoggerModule } from 'nestjs-pino';
+
+import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { AppConfigModule } from './config/app-config.module';
+import { AppConfig } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MetricsController } from './metrics/metrics.controller';
+import { SessionsModule } from './sessions/sessions.module';
+import { TokenStateModule } from './token-state/token-state.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // One line per request costs more than the guard itself; request
+            // detail is for debugging, so it is logged only at debug level.
+            autoLogging: config.logLevel === 'debug' || config.logLevel === 'trace',
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.headers["set-cookie"]'],
+              censor: '[redacted]',
+            },
+            transport: undefined,
+          },
+        }),
+        PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: true } }),
+        DatabaseModule.forRoot(databaseUrl),
+        TokenStateModule,
+        AuditModule,
+        UsersModule,
+        SessionsModule,
+        AuthModule,
+        AdminModule,
+        HealthModule,
+      ],
+    };
+  }
+}

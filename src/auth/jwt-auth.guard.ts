@@ -1,0 +1,86 @@
+import {
+  ExecutionContext,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  Logger,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
+
+import { GUARD_DECISIONS } from '../metrics/metrics';
+import { Principal, TokenRejectedError, TokenStateUnavailableError } from '../token-state/token-state.types';
+import { UserRole } from '../users/user.entity';
+import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
+import { InvalidAccessTokenError } from './jwt.strategy';
+
+const RETRY_AFTER_SECONDS = '2';
+
+type Outcome = 'allowed' | 'invalid_token' | 'revoked' | 'forbidden' | 'unavailable';
+
+/**
+ * The global guard: every route requires a live access token unless it is
+ * marked @Public(). It fails closed: any error while checking a token ends the
+ * request with 401 or 503, never lets it through.
+ */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  private readonly logger = new Logger(JwtAuthGuard.name);
+  private readonly decisions: Record<Outcome, Counter>;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @InjectMetric(GUARD_DECISIONS) decisions: Counter<'outcome'>,
+  ) {
+    super();
+    const outcomes: Outcome[] = ['allowed', 'invalid_token', 'revoked', 'forbidden', 'unavailable'];
+    this.decisions = Object.fromEntries(outcomes.map((outcome) => [outcome, decisions.labels(outcome)])) as Record<Outcome, Counter>;
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
+
+    await super.canActivate(context);
+
+    const requiredRole = this.reflector.getAllAndOverride<UserRole | undefined>(REQUIRED_ROLE, targets);
+    if (requiredRole) {
+      const request = context.switchToHttp().getRequest<FastifyRequest & { user: Principal }>();
+      if (request.user.role !== requiredRole) {
+        this.decisions.forbidden.inc();
+        this.logger.warn(`Denied ${request.method} ${request.routeOptions.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
+        throw new ForbiddenException(`This route requires the ${requiredRole} role.`);
+      }
+    }
+
+    this.decisions.allowed.inc();
+    return true;
+  }
+
+  override handleRequest<T>(error: unknown, principal: T, _info: unknown, context: ExecutionContext): T {
+    if (!error && principal) return principal;
+
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    if (error instanceof TokenStateUnavailableError || (error && !(error instanceof TokenRejectedError) && !(error instanceof InvalidAccessTokenError))) {
+      // A database failure, or anything unexpected: no decision is possible, so refuse and ask to retry.
+      this.decisions.unavailable.inc();
+      if (!(error instanceof TokenStateUnavailableError)) this.logger.error(`Token check failed: ${(error as Error).message}`);
+      reply.header('Retry-After', RETRY_AFTER_SECONDS);
+      throw new HttpException(
+        { statusCode: 503, message: 'The token could not be checked. Retry shortly.', error: 'Service Unavailable' },
+        HttpStatus.SERVICE_UNAVAILABLE,
+      );
+    }
+
+    this.decisions[error instanceof TokenRejectedError ? 'revoked' : 'invalid_token'].inc();
+    // RFC 6750 section 3: a missing token gets a bare challenge, a bad one names the error.
+    const hasToken = typeof context.switchToHttp().getRequest<FastifyRequest>().headers.authorization === 'string';
+    reply.header('WWW-Authenticate', hasToken ? 'Bearer error="invalid_token"' : 'Bearer');
+    throw new UnauthorizedException(hasToken ? 'The access token is invalid, expired or revoked.' : 'An access token is required.');
+  }
+}

@@ -1,0 +1,152 @@
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Injectable, Logger } from '@nestjs/common';
+
+import { InjectConfig } from '../../config/app-config.module';
+import { AppConfig, SigningAlgorithm } from '../../config/configuration';
+
+export interface VerificationKey {
+  kid: string;
+  algorithm: SigningAlgorithm;
+  // A secret key for HS256, a public key otherwise.
+  key: KeyObject;
+}
+
+export interface SigningKey extends VerificationKey {
+  // The same secret for HS256, the private key otherwise.
+  signingKey: KeyObject;
+}
+
+interface KeySet {
+  signing: SigningKey;
+  verification: Map<string, VerificationKey>;
+}
+
+/**
+ * The keys that sign and verify access tokens. Key objects are built once,
+ * because jsonwebtoken given a string secret rebuilds a key on every verify
+ * and loses most of the guard's throughput.
+ *
+ * With JWT_KEYS_DIR, each `<kid>.pem` private key signs and verifies, and each
+ * `<kid>.pub.pem` public key only verifies, which keeps a retired key's tokens
+ * valid until they expire. The private key whose kid sorts last signs, so
+ * date-named files rotate in order. Deleting a file retires its key at the
+ * next reload.
+ */
+@Injectable()
+export class SigningKeysService {
+  private readonly logger = new Logger(SigningKeysService.name);
+  private keys: KeySet;
+
+  constructor(@InjectConfig() private readonly config: AppConfig) {
+    this.keys = this.load();
+  }
+
+  get signingKey(): SigningKey {
+    return this.keys.signing;
+  }
+
+  get algorithm(): SigningAlgorithm {
+    return this.config.jwt.algorithm;
+  }
+
+  findVerificationKey(kid: string): VerificationKey | undefined {
+    return this.keys.verification.get(kid);
+  }
+
+  listVerificationKeys(): VerificationKey[] {
+    return [...this.keys.verification.values()];
+  }
+
+  /** Reread the key files; a broken key set keeps the previous one in force. */
+  reload(): void {
+    try {
+      this.keys = this.load();
+      this.logger.log(`Loaded ${this.keys.verification.size} verification key(s); signing with kid ${this.keys.signing.kid}`);
+    } catch (error) {
+      this.logger.error(`Key reload failed, keeping the previous keys: ${(error as Error).message}`);
+    }
+  }
+
+  private load(): KeySet {
+    const { jwt } = this.config;
+    if (jwt.algorithm === 'HS256') return this.loadSecret();
+    if (jwt.keysDir) return this.loadDirectory(jwt.keysDir);
+    if (jwt.keys) return this.loadInline(jwt.keys);
+    throw new Error(`JWT_KEYS_DIR or JWT_KEYS is required with JWT_ALGORITHM=${jwt.algorithm}`);
+  }
+
+  private loadSecret(): KeySet {
+    const secret = this.config.jwt.secret;
+    if (!secret) throw new Error('JWT_SECRET is required with JWT_ALGORITHM=HS256');
+
+    const key = createSecretKey(Buffer.from(secret, 'utf8'));
+    // A kid derived from the secret changes when the secret does; 64 bits of
+    // a SHA-256 digest reveal nothing usable about a 32-byte secret.
+    const kid = createHash('sha256').update(secret).digest().subarray(0, 8).toString('base64url');
+    const signing: SigningKey = { kid, algorithm: 'HS256', key, signingKey: key };
+    return { signing, verification: new Map([[kid, signing]]) };
+  }
+
+  private loadDirectory(dir: string): KeySet {
+    const files = readdirSync(dir).filter((name) => name.endsWith('.pem')).sort();
+    const pems = files.map((name) => ({
+      kid: name.replace(/\.pub\.pem$|\.pem$/, ''),
+      isPublic: name.endsWith('.pub.pem'),
+      pem: readFileSync(join(dir, name), 'utf8'),
+    }));
+    return this.buildKeySet(pems);
+  }
+
+  private loadInline(json: string): KeySet {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      throw new Error('JWT_KEYS must be a JSON array of {kid, privateKey} or {kid, publicKey} objects');
+    }
+    if (!Array.isArray(parsed)) throw new Error('JWT_KEYS must be a JSON array');
+
+    const pems = parsed.map((entry: { kid?: unknown; privateKey?: unknown; publicKey?: unknown }, index) => {
+      if (typeof entry.kid !== 'string' || entry.kid.length === 0) throw new Error(`JWT_KEYS[${index}].kid must be a non-empty string`);
+      const pem = entry.privateKey ?? entry.publicKey;
+      if (typeof pem !== 'string') throw new Error(`JWT_KEYS[${index}] needs privateKey or publicKey as a PEM string`);
+      return { kid: entry.kid, isPublic: entry.privateKey === undefined, pem };
+    });
+    pems.sort((a, b) => a.kid.localeCompare(b.kid));
+    return this.buildKeySet(pems);
+  }
+
+  private buildKeySet(pems: Array<{ kid: string; isPublic: boolean; pem: string }>): KeySet {
+    const algorithm = this.config.jwt.algorithm;
+    const verification = new Map<string, VerificationKey>();
+    let signing: SigningKey | undefined;
+
+    for (const { kid, isPublic, pem } of pems) {
+      const privateKey = isPublic ? undefined : createPrivateKey(pem);
+      const publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(pem);
+      assertKeyFits(kid, publicKey, algorithm);
+
+      const entry: VerificationKey = { kid, algorithm, key: publicKey };
+      verification.set(kid, entry);
+      // Sorted input, so the last private key wins.
+      if (privateKey) signing = { ...entry, signingKey: privateKey };
+    }
+
+    if (!signing) throw new Error(`No private key found for JWT_ALGORITHM=${algorithm}`);
+    return { signing, verification };
+  }
+}
+
+function assertKeyFits(kid: string, key: KeyObject, algorithm: SigningAlgorithm): void {
+  const type = key.asymmetricKeyType;
+  if (algorithm === 'RS256' && type !== 'rsa') throw new Error(`Key ${kid} is ${type}, but RS256 needs an RSA key`);
+  if (algorithm === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new Error(`Key ${kid} is shorter than 2048 bits`);
+  }
+  if (algorithm === 'ES256' && (type !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) {
+    throw new Error(`Key ${kid} is not a P-256 key, which ES256 needs`);
+  }
+}

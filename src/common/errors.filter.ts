@@ -1,0 +1,68 @@
+import { STATUS_CODES } from 'node:http';
+
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { FastifyReply } from 'fastify';
+import { QueryFailedError } from 'typeorm';
+
+const RETRY_AFTER_SECONDS = '2';
+
+// Codes of pg and Node errors that mean "the database is unreachable or
+// overloaded", not "this request is wrong".
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '57014', '08000', '08003', '08006']);
+const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED/i;
+
+/**
+ * Map errors that are not HttpExceptions:
+ * - Fastify's own client errors (malformed JSON, body too large, wrong
+ *   content type) keep their 4xx status, in Nest's error shape;
+ * - database outages become 503 with Retry-After;
+ * - anything else is a bug: logged, and answered with Nest's generic 500,
+ *   which never carries the database's own error text.
+ */
+@Catch()
+export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ErrorsFilter.name);
+
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (exception instanceof HttpException) {
+      super.catch(exception, host);
+      return;
+    }
+
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const clientStatus = fastifyClientStatus(exception);
+    if (clientStatus !== null) {
+      void reply.status(clientStatus).send({ statusCode: clientStatus, message: (exception as Error).message, error: STATUS_CODES[clientStatus] });
+      return;
+    }
+
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+      void reply
+        .status(503)
+        .header('Retry-After', RETRY_AFTER_SECONDS)
+        .send({ statusCode: 503, message: 'The service is temporarily unavailable. Retry shortly.', error: 'Service Unavailable' });
+      return;
+    }
+
+    this.logger.error(`Unhandled error: ${(exception as Error)?.stack ?? String(exception)}`);
+    super.catch(exception, host);
+  }
+}
+
+/** Fastify marks its request errors with a 4xx statusCode and an FST_ code. */
+function fastifyClientStatus(error: unknown): number | null {
+  if (!(error instanceof Error)) return null;
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return null;
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return null;
+  return statusCode;
+}
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code ?? (error instanceof QueryFailedError ? (error.driverError as { code?: unknown }).code : undefined);
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return UNAVAILABLE_MESSAGES.test(error.message);
+}

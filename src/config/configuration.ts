@@ -1,0 +1,265 @@
+import { z } from 'zod';
+
+const ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
+export type SigningAlgorithm = (typeof ALGORITHMS)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const list = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+/**
+ * Environment variables that verso reads, with their defaults. Everything the
+ * service needs is parsed here once at start, so a typo fails the start instead
+ * of a request.
+ */
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1000),
+    DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1500),
+    MIGRATIONS_RUN: bool.default(true),
+    EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
+    EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+
+    JWT_ALGORITHM: z.enum(ALGORITHMS).default('HS256'),
+    JWT_SECRET: z.string().optional(),
+    JWT_KEYS_DIR: z.string().min(1).optional(),
+    JWT_KEYS: z.string().min(1).optional(),
+    JWT_ISSUER: z.string().min(1).default('verso'),
+    JWT_AUDIENCE: z.string().min(1).default('verso-api'),
+    JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+    ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+
+    REFRESH_TOKEN_SECRET: z.string().optional(),
+    REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    SESSION_TTL_SECONDS: seconds(30 * 24 * 3600),
+    SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 24 * 3600),
+    SESSION_CLEANUP_INTERVAL_SECONDS: seconds(3600),
+    SESSION_RETENTION_SECONDS: seconds(7 * 24 * 3600),
+
+    TOKEN_CACHE_ENABLED: bool.default(true),
+    TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+    TOKEN_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
+    INVALIDATION_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+
+    ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(1_048_576).default(19_456),
+    ARGON2_TIME_COST: z.coerce.number().int().min(1).max(10).default(2),
+    ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+
+    TRUSTED_PROXIES: list.default([]),
+    CORS_ORIGINS: list.default([]),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    RATE_LIMIT_ENABLED: bool.default(true),
+    RATE_LIMIT_LOGIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+    RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+    RATE_LIMIT_REFRESH_PER_ADDRESS: z.coerce.number().int().min(1).default(60),
+    RATE_LIMIT_REGISTER_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+    RATE_LIMIT_WINDOW_SECONDS: seconds(60),
+
+    INTROSPECTION_CLIENTS: z.string().min(1).optional(),
+  })
+  .superRefine((env, context) => {
+    // Development keys live in .data/ and are written by the launcher; in
+    // production every key must come from the operator.
+    if (env.NODE_ENV !== 'production') return;
+
+    if (env.JWT_ALGORITHM === 'HS256' && !env.JWT_SECRET) {
+      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production with JWT_ALGORITHM=HS256' });
+    }
+    if (env.JWT_ALGORITHM !== 'HS256' && !env.JWT_KEYS_DIR && !env.JWT_KEYS) {
+      context.addIssue({ code: 'custom', path: ['JWT_KEYS_DIR'], message: `or JWT_KEYS is required in production with JWT_ALGORITHM=${env.JWT_ALGORITHM}` });
+    }
+    if (!env.REFRESH_TOKEN_SECRET) {
+      context.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'is required in production' });
+    }
+    if (!env.DATABASE_URL) {
+      context.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production; the embedded PostgreSQL is for development' });
+    }
+  })
+  .superRefine((env, context) => {
+    if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {
+      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 bytes long' });
+    }
+    if (env.REFRESH_TOKEN_SECRET !== undefined && Buffer.byteLength(env.REFRESH_TOKEN_SECRET) < 32) {
+      context.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'must be at least 32 bytes long' });
+    }
+  });
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+/** The validated configuration, grouped by the part of verso that reads it. */
+export interface AppConfig {
+  env: Environment['NODE_ENV'];
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    trustedProxies: string[];
+    corsOrigins: string[];
+  };
+  logLevel: Environment['LOG_LEVEL'];
+  database: {
+    url?: string;
+    poolSize: number;
+    connectTimeoutMs: number;
+    queryTimeoutMs: number;
+    migrationsRun: boolean;
+    embeddedDir: string;
+    embeddedPort: number;
+  };
+  jwt: {
+    algorithm: SigningAlgorithm;
+    secret?: string;
+    keysDir?: string;
+    keys?: string;
+    issuer: string;
+    audience: string;
+    clockToleranceSeconds: number;
+    accessTokenTtlSeconds: number;
+  };
+  sessions: {
+    refreshTokenSecret?: string;
+    refreshGraceSeconds: number;
+    ttlSeconds: number;
+    idleTimeoutSeconds: number;
+    cleanupIntervalSeconds: number;
+    retentionSeconds: number;
+  };
+  tokenCache: {
+    enabled: boolean;
+    ttlMs: number;
+    maxEntries: number;
+    probeIntervalMs: number;
+  };
+  argon2: {
+    memoryCost: number;
+    timeCost: number;
+    parallelism: number;
+  };
+  rateLimit: {
+    enabled: boolean;
+    redisUrl?: string;
+    windowSeconds: number;
+    loginPerAccount: number;
+    loginPerAddress: number;
+    refreshPerAddress: number;
+    registerPerAddress: number;
+  };
+  introspectionClients?: string;
+}
+
+/** Thrown when the environment is invalid; the message names variables, never values. */
+export class ConfigurationError extends Error {}
+
+/**
+ * Validate the process environment and build the typed configuration. The
+ * error names each invalid variable with the rule it breaks, and never echoes
+ * a value, because values may be secrets.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const result = environmentSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || '(environment)';
+      const rule = issue.code === 'custom' ? issue.message : describeIssue(issue);
+      return `${variable} ${rule}`;
+    });
+    throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+
+  const env = result.data;
+  return {
+    env: env.NODE_ENV,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      trustedProxies: env.TRUSTED_PROXIES,
+      corsOrigins: env.CORS_ORIGINS,
+    },
+    logLevel: env.LOG_LEVEL,
+    database: {
+      url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS,
+      migrationsRun: env.MIGRATIONS_RUN,
+      embeddedDir: env.EMBEDDED_POSTGRES_DIR,
+      embeddedPort: env.EMBEDDED_POSTGRES_PORT,
+    },
+    jwt: {
+      algorithm: env.JWT_ALGORITHM,
+      secret: env.JWT_SECRET,
+      keysDir: env.JWT_KEYS_DIR,
+      keys: env.JWT_KEYS,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    sessions: {
+      refreshTokenSecret: env.REFRESH_TOKEN_SECRET,
+      refreshGraceSeconds: env.REFRESH_GRACE_SECONDS,
+      ttlSeconds: env.SESSION_TTL_SECONDS,
+      idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS,
+      cleanupIntervalSeconds: env.SESSION_CLEANUP_INTERVAL_SECONDS,
+      retentionSeconds: env.SESSION_RETENTION_SECONDS,
+    },
+    tokenCache: {
+      enabled: env.TOKEN_CACHE_ENABLED,
+      ttlMs: env.TOKEN_CACHE_TTL_MS,
+      maxEntries: env.TOKEN_CACHE_MAX_ENTRIES,
+      probeIntervalMs: env.INVALIDATION_PROBE_INTERVAL_MS,
+    },
+    argon2: {
+      memoryCost: env.ARGON2_MEMORY_KIB,
+      timeCost: env.ARGON2_TIME_COST,
+      parallelism: env.ARGON2_PARALLELISM,
+    },
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED,
+      redisUrl: env.REDIS_URL,
+      windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      loginPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+      loginPerAddress: env.RATE_LIMIT_LOGIN_PER_ADDRESS,
+      refreshPerAddress: env.RATE_LIMIT_REFRESH_PER_ADDRESS,
+      registerPerAddress: env.RATE_LIMIT_REGISTER_PER_ADDRESS,
+    },
+    introspectionClients: env.INTROSPECTION_CLIENTS,
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be a ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return `must be a valid ${issue.format}`;
+    default:
+      return 'is invalid';
+  }
+}

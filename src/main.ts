@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+
+import { join } from 'node:path';
+
+import { Logger } from '@nestjs/common';
+
+import { createApp } from './app.factory';
+import { applyDevelopmentSecrets } from './config/development-secrets';
+import { ConfigurationError, loadConfig } from './config/configuration';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+
+const logger = new Logger('Bootstrap');
+
+/**
+ * Start verso. Without DATABASE_URL a real PostgreSQL runs embedded, with its
+ * data under .data/, so `npm start` needs nothing else installed.
+ */
+async function main(): Promise<void> {
+  await applyDevelopmentSecrets(process.env, join(process.env.EMBEDDED_DATA_DIR ?? '.data', 'dev-secrets.json'));
+  const config = loadConfig(process.env);
+
+  let embedded: EmbeddedDatabase | null = null;
+  if (!config.database.url) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.database.embeddedDir, port: config.database.embeddedPort });
+  }
+  const databaseUrl = config.database.url ?? embedded!.url;
+
+  let app: Awaited<ReturnType<typeof createApp>> | null = null;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`Received ${signal}, shutting down`);
+    await app?.close().catch((error: Error) => logger.error(`HTTP server close failed: ${error.message}`));
+    await embedded?.stop().catch((error: Error) => logger.error(`Embedded PostgreSQL stop failed: ${error.message}`));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    app = await createApp(config, databaseUrl);
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+  logger.log(`verso listening on http://${config.http.host}:${config.http.port} (OpenAPI at /docs)`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigurationError) {
+    logger.error(error.message);
+  } else {
+    logger.error(`Start failed: ${(error as Error)?.stack ?? String(error)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+
+export const GUARD_DECISIONS = 'verso_guard_decisions_total';
+export const CACHE_LOOKUPS = 'verso_token_cache_lookups_total';
+export const CACHE_EVICTIONS = 'verso_token_cache_evictions_total';
+export const INVALIDATION_MESSAGES = 'verso_invalidation_messages_total';
+export const INVALIDATION_RECONNECTS = 'verso_invalidation_reconnects_total';
+export const INVALIDATION_DELAY = 'verso_invalidation_delay_seconds';
+
+export const metricProviders = [
+  makeCounterProvider({
+    name: GUARD_DECISIONS,
+    help: 'Guard decisions on bearer tokens, by outcome.',
+    labelNames: ['outcome'],
+  }),
+  makeCounterProvider({
+    name: CACHE_LOOKUPS,
+    help: 'Token state cache lookups, by result (hit, miss, or bypass while the invalidation channel is down).',
+    labelNames: ['result'],
+  }),
+  makeCounterProvider({
+    name: CACHE_EVICTIONS,
+    help: 'Token state cache entries removed, by cause (invalidation, clear, capacity, ttl).',
+    labelNames: ['cause'],
+  }),
+  makeCounterProvider({
+    name: INVALIDATION_MESSAGES,
+    help: 'Messages received on the invalidation channel, by kind (invalidate or probe).',
+    labelNames: ['kind'],
+  }),
+  makeCounterProvider({
+    name: INVALIDATION_RECONNECTS,
+    help: 'Reconnections of the invalidation channel.',
+  }),
+  makeHistogramProvider({
+    name: INVALIDATION_DELAY,
+    help: 'Delay from the send of an invalidation, inside the revoking transaction, to its eviction on this instance.',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  }),
+];

@@ -1,0 +1,164 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { CACHE_EVICTIONS, CACHE_LOOKUPS } from '../metrics/metrics';
+import { InvalidationChannelService } from './invalidation-channel.service';
+import { TokenStateCache } from './token-state.cache';
+import { TokenStateRepository } from './token-state.repository';
+import {
+  Principal,
+  SessionState,
+  sessionKey,
+  TokenClaims,
+  TokenRejectedError,
+  TokenStateUnavailableError,
+  UserState,
+  userKey,
+} from './token-state.types';
+
+/** Keys to evict after a revoking write. */
+export interface Revocation {
+  userIds?: string[];
+  sessionIds?: string[];
+}
+
+/**
+ * Decides whether a verified access token is still live, from cached session
+ * and user state. The cache is used only while the invalidation channel is up;
+ * otherwise every check reads the database.
+ */
+@Injectable()
+export class TokenStateService {
+  private readonly logger = new Logger(TokenStateService.name);
+  private readonly sessions: TokenStateCache<SessionState>;
+  private readonly users: TokenStateCache<UserState>;
+  private readonly cacheEnabled: boolean;
+  private readonly lookups: Record<'hit' | 'miss' | 'bypass', Counter>;
+
+  constructor(
+    @InjectConfig() config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: TokenStateRepository,
+    private readonly channel: InvalidationChannelService,
+    @InjectMetric(CACHE_LOOKUPS) lookups: Counter<'result'>,
+    @InjectMetric(CACHE_EVICTIONS) evictions: Counter<'cause'>,
+  ) {
+    const options = {
+      maxEntries: config.tokenCache.maxEntries,
+      ttlMs: config.tokenCache.ttlMs,
+      onEvict: (cause: string, count: number) => evictions.labels(cause).inc(count),
+    };
+    this.sessions = new TokenStateCache(options);
+    this.users = new TokenStateCache(options);
+    this.cacheEnabled = config.tokenCache.enabled && config.tokenCache.ttlMs > 0;
+    // Bound children, so the hot path does no label lookup.
+    this.lookups = { hit: lookups.labels('hit'), miss: lookups.labels('miss'), bypass: lookups.labels('bypass') } as Record<
+      'hit' | 'miss' | 'bypass',
+      Counter
+    >;
+
+    channel.onInvalidation((keys) => this.evict(keys));
+    // Messages may have been missed while the channel was down, so nothing
+    // cached before the reconnect can be trusted.
+    channel.onStateChange((state) => {
+      if (state !== 'up') return;
+      this.sessions.clear();
+      this.users.clear();
+    });
+  }
+
+  get cachedEntries(): number {
+    return this.sessions.size + this.users.size;
+  }
+
+  /**
+   * Return the principal of a token whose signature and claims are already
+   * verified, or throw TokenRejectedError when its session or version is no
+   * longer live, or TokenStateUnavailableError when the state cannot be read.
+   */
+  async check(claims: TokenClaims): Promise<Principal> {
+    const [session, user] = await Promise.all([this.loadSession(claims.sid), this.loadUser(claims.sub)]);
+
+    if (!session) throw new TokenRejectedError('session_not_found');
+    if (session.userId !== claims.sub) throw new TokenRejectedError('session_owner_mismatch');
+    if (session.revoked) throw new TokenRejectedError('session_revoked');
+
+    const now = Date.now();
+    if (session.expiresAtMs <= now) throw new TokenRejectedError('session_expired');
+    if (!user) throw new TokenRejectedError('user_not_found');
+    if (user.tokenVersion !== claims.ver) throw new TokenRejectedError('version_mismatch');
+    if (user.lockedAtMs !== null && (user.lockedUntilMs === null || user.lockedUntilMs > now)) {
+      throw new TokenRejectedError('user_locked');
+    }
+
+    return { userId: claims.sub, sessionId: claims.sid, role: user.role };
+  }
+
+  /**
+   * Run a revoking write in one transaction with its invalidation messages.
+   * `work` returns its result and the keys it revoked; the messages go out
+   * only if the transaction commits. This instance evicts at once after the
+   * commit, so it never serves the old state, even before its own message
+   * comes back.
+   */
+  async revoke<T>(work: (manager: EntityManager) => Promise<{ result: T; revocation: Revocation }>): Promise<T> {
+    let revocation: Revocation = {};
+    const result = await this.dataSource.transaction(async (manager) => {
+      const outcome = await work(manager);
+      revocation = outcome.revocation;
+      const keys = toKeys(revocation);
+      if (keys.length > 0) await this.channel.publish(manager, keys);
+      return outcome.result;
+    });
+    this.evict(toKeys(revocation));
+    return result;
+  }
+
+  private evict(keys: string[]): void {
+    const sessionKeys: string[] = [];
+    const userKeys: string[] = [];
+    for (const key of keys) {
+      if (key.startsWith('s:')) sessionKeys.push(key);
+      else if (key.startsWith('u:')) userKeys.push(key);
+    }
+    if (sessionKeys.length > 0) this.sessions.invalidate(sessionKeys);
+    if (userKeys.length > 0) this.users.invalidate(userKeys);
+  }
+
+  private loadSession(sessionId: string): Promise<SessionState | null> {
+    return this.read(this.sessions, sessionKey(sessionId), () => this.repository.findSessionState(sessionId));
+  }
+
+  private loadUser(userId: string): Promise<UserState | null> {
+    return this.read(this.users, userKey(userId), () => this.repository.findUserState(userId));
+  }
+
+  private async read<T>(cache: TokenStateCache<T>, key: string, load: () => Promise<T | null>): Promise<T | null> {
+    try {
+      if (!this.cacheEnabled || !this.channel.isUp) {
+        this.lookups.bypass.inc();
+        return await load();
+      }
+
+      const cached = cache.lookup(key);
+      if (cached) {
+        this.lookups.hit.inc();
+        return cached.value;
+      }
+      this.lookups.miss.inc();
+      return await cache.load(key, load);
+    } catch (error) {
+      this.logger.error(`Token state read failed for ${key}: ${(error as Error).message}`);
+      throw new TokenStateUnavailableError(error);
+    }
+  }
+}
+
+function toKeys({ userIds = [], sessionIds = [] }: Revocation): string[] {
+  return [...userIds.map(userKey), ...sessionIds.map(sessionKey)];
+}

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+
+import { queryRows } from '../database/query-rows';
+import { User, UserRole } from './user.entity';
+
+export interface UserWithPassword extends User {
+  passwordHash: string;
+}
+
+/** Data access for users. Methods that take a manager run inside the caller's transaction. */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.createQueryBuilder('user').where('lower(user.email) = lower(:email)', { email }).getOne();
+  }
+
+  /** The only reads that select the password hash. */
+  findByEmailWithPassword(email: string): Promise<UserWithPassword | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('lower(user.email) = lower(:email)', { email })
+      .getOne() as Promise<UserWithPassword | null>;
+  }
+
+  findByIdWithPassword(id: string): Promise<UserWithPassword | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.id = :id', { id })
+      .getOne() as Promise<UserWithPassword | null>;
+  }
+
+  /**
+   * Insert a user, or return null when the email is taken. ON CONFLICT makes
+   * two concurrent registrations of one address a clean 409, not a 500.
+   */
+  async insert(email: string, passwordHash: string): Promise<User | null> {
+    const rows = await queryRows<{ id: string }>(this.users, 
+      `INSERT INTO users (email, password_hash) VALUES ($1, $2)
+       ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
+      [email, passwordHash],
+    );
+    if (rows.length === 0) return null;
+    return this.findById(rows[0].id);
+  }
+
+  /**
+   * Read the user's token version under a share lock, so a concurrent version
+   * bump waits for the caller's transaction (and its new session) to commit,
+   * and then revokes that session too.
+   */
+  async lockVersionForLogin(manager: EntityManager, userId: string): Promise<number | null> {
+    const rows = await queryRows<{ token_version: number }>(manager, 
+      'SELECT token_version FROM users WHERE id = $1 FOR SHARE',
+      [userId],
+    );
+    return rows[0]?.token_version ?? null;
+  }
+
+  /** Increment the token version, which kills every access token of the user. */
+  async bumpTokenVersion(manager: EntityManager, userId: string): Promise<number | null> {
+    const rows = await queryRows<{ token_version: number }>(manager, 
+      'UPDATE users SET token_version = token_version + 1, updated_at = now() WHERE id = $1 RETURNING token_version',
+      [userId],
+    );
+    return rows[0]?.token_version ?? null;
+  }
+
+  async updatePasswordAndBumpVersion(manager: EntityManager, userId: string, passwordHash: string): Promise<number | null> {
+    const rows = await queryRows<{ token_version: number }>(manager, 
+      `UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
+       WHERE id = $1 RETURNING token_version`,
+      [userId, passwordHash],
+    );
+    return rows[0]?.token_version ?? null;
+  }
+
+  async lock(manager: EntityManager, userId: string, reason: string, until: Date | null): Promise<boolean> {
+    const rows = await queryRows<unknown>(manager, 
+      `UPDATE users SET locked_at = now(), lock_reason = $2, locked_until = $3,
+              token_version = token_version + 1, updated_at = now()
+       WHERE id = $1 RETURNING id`,
+      [userId, reason, until],
+    );
+    return rows.length > 0;
+  }
+
+  async unlock(manager: EntityManager, userId: string): Promise<boolean> {
+    const rows = await queryRows<unknown>(manager, 
+      `UPDATE users SET locked_at = NULL, lock_reason = NULL, locked_until = NULL, updated_at = now()
+       WHERE id = $1 RETURNING id`,
+      [userId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Set the role; returns the user id, or null when no user has that email. */
+  async setRoleByEmail(manager: EntityManager, email: string, role: UserRole): Promise<string | null> {
+    const rows = await queryRows<{ id: string }>(manager, 
+      'UPDATE users SET role = $2, updated_at = now() WHERE lower(email) = lower($1) RETURNING id',
+      [email, role],
+    );
+    return rows[0]?.id ?? null;
+  }
+}
