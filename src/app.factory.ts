@@ -14,19 +14,17 @@ import { AppConfig } from './config/configuration';
  * token check itself (see docs/benchmarks.md), with validation, security
  * headers and OpenAPI. Used by main.ts and by the tests.
  */
-export async function createApp(config: AppConfig, databaseUrl: string, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     // Forwarding headers count only from these addresses; from anyone else
     // they are ignored, so a client cannot pick its own rate limit bucket.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
-    // The server replies 431 or 414 instead of buffering oversized heads.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, {
-    bufferLogs: options.bufferLogs ?? true,
-  });
+  // Start-up lines are buffered until pino takes over, so every line has one format.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
 

@@ -1,4 +1,4 @@
-import { chown, mkdir, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 
@@ -48,14 +48,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // Loopback only and no Unix socket, so a development database is never
     // reachable from another host and never collides with a system server.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message) => logger.debug(message.trim()),
+    // PostgreSQL is chatty on stderr; only its problems are worth a line.
+    onLog: (message) => {
+      if (/\b(ERROR|FATAL|PANIC):/.test(message)) logger.warn(message.trim());
+    },
     onError: (error) => logger.error(error instanceof Error ? error.message : String(error).trim()),
   });
 
   if (!(await exists(resolve(dataDir, 'PG_VERSION')))) {
     logger.log(`Initialising a new PostgreSQL cluster in ${dataDir}`);
-    // The postgres user must be able to reach the data directory from root.
     await mkdir(resolve(dataDir, '..'), { recursive: true, mode: 0o755 });
+    // As root the server runs as the postgres user, who must be able to reach
+    // the data directory through its parent.
+    if (isRoot) await chmod(resolve(dataDir, '..'), 0o755);
     await server.initialise();
   } else if (isRoot) {
     await ensureOwnedByPostgres(dataDir);
