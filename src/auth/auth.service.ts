@@ -159,8 +159,10 @@ export class AuthService {
     const passwordHash = await this.hasher.hash(dto.newPassword);
 
     return this.tokenState.revoke(async (manager) => {
-      const generation = await this.sessions.findGenerationForUpdate(manager, sessionId);
+      // Users row first, then sessions: the order every revoking write takes,
+      // so a concurrent global logout waits instead of deadlocking.
       const tokenVersion = await this.users.updatePasswordAndBumpVersion(manager, userId, passwordHash);
+      const generation = await this.sessions.findGenerationForUpdate(manager, sessionId);
       // The session was revoked by a concurrent request after the guard let this one in.
       if (generation === null || tokenVersion === null) throw new UnauthorizedException('The session has ended.');
 

@@ -7,9 +7,27 @@ import { QueryFailedError } from 'typeorm';
 
 const RETRY_AFTER_SECONDS = '2';
 
-// Codes of pg and Node errors that mean "the database is unreachable or
-// overloaded", not "this request is wrong".
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '57014', '08000', '08003', '08006']);
+// Codes of pg and Node errors that mean "the database is unreachable,
+// overloaded or lost a race worth retrying", not "this request is wrong":
+// connection failures, admin shutdown, too many connections, statement
+// timeout, deadlock and serialization failure.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '08000',
+  '08003',
+  '08006',
+  '40001',
+  '40P01',
+  '53300',
+  '55P03',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
 const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED/i;
 
 /**
