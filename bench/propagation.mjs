@@ -128,7 +128,7 @@ async function run() {
   return { samples, byKind, timeouts, revocations: done, serverDelays };
 }
 
-/** A database for this run: a fresh one on the given server, or an embedded server of its own. */
+/** Create a database for this run: a fresh one on the given server, or an embedded server of its own. */
 async function provideDatabase() {
   if (databaseUrl) {
     const name = `verso_bench_${randomBytes(4).toString('hex')}`;
@@ -254,7 +254,7 @@ async function firstRejection(baseUrl, accessToken, since) {
     const { status } = await request(baseUrl, 'GET', '/auth/me', { token: accessToken });
     const elapsed = performance.now() - since;
     if (status === 401) return elapsed;
-    if (status !== 200) throw new Error(`GET /auth/me answered ${status} while polling`);
+    if (status !== 200) throw new Error(`GET /auth/me returned ${status} while polling, expected 200 or 401`);
     if (elapsed > POLL_LIMIT_MS) return null;
   }
 }
@@ -268,7 +268,7 @@ async function scrapeDelayHistogram(baseUrl) {
 
 async function expectStatus(baseUrl, method, path, options, status, what) {
   const response = await request(baseUrl, method, path, options);
-  if (response.status !== status) throw new Error(`${what}: ${method} ${path} answered ${response.status}, expected ${status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== status) throw new Error(`${what}: ${method} ${path} returned ${response.status}, expected ${status}: ${JSON.stringify(response.body)}`);
   return response;
 }
 

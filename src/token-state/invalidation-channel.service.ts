@@ -20,8 +20,8 @@ const KEYS_PER_MESSAGE = 150;
 const PROBE_TIMEOUT_MS = 2000;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
-// While the channel stays down, one warning per minute says so; the other
-// attempts log at debug level.
+// While the channel stays down, one warning per minute reports it, and the
+// other attempts log at debug level.
 const STILL_DOWN_LOG_INTERVAL_MS = 60_000;
 
 interface InvalidationMessage {

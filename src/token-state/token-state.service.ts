@@ -167,13 +167,13 @@ export class TokenStateService {
   /**
    * Bound a read as a whole. Waiting for a pool connection (up to the connect
    * timeout) and then for the query (up to the query timeout) could add up to
-   * more than two seconds when the database hangs; the guard answers 503 by
-   * then instead. A read that finishes later still fills the cache.
+   * more than two seconds when the database hangs, so the guard returns 503
+   * at this deadline instead. A read that finishes later still fills the cache.
    */
   private withDeadline<T>(read: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from the database within ${this.readTimeoutMs} ms`)), this.readTimeoutMs);
+      timer = setTimeout(() => reject(new Error(`token state read timed out after ${this.readTimeoutMs} ms`)), this.readTimeoutMs);
     });
     return Promise.race([read, deadline]).finally(() => clearTimeout(timer));
   }

@@ -48,9 +48,9 @@ export function getMe(baseUrl: string, token: string): Promise<HttpResult> {
 }
 
 /**
- * Send GET /auth/me with the token back to back until it answers 401, for at
- * most boundMs. Returns the last response and the time until it came; a test
- * then asserts both.
+ * Send GET /auth/me with the token back to back until the response is not 200,
+ * for at most boundMs. Return the last response and the time it took, for the
+ * test to assert.
  */
 export async function pollUntilRejected(baseUrl: string, token: string, boundMs: number): Promise<{ response: HttpResult; elapsedMs: number }> {
   const started = performance.now();

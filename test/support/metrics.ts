@@ -1,6 +1,6 @@
 import { http } from './http';
 
-/** The Prometheus text of one instance. */
+/** Fetch the Prometheus text of one instance. */
 export async function scrapeMetrics(baseUrl: string): Promise<string> {
   const response = await http<string>(baseUrl, 'GET', '/metrics');
   if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
@@ -8,7 +8,7 @@ export async function scrapeMetrics(baseUrl: string): Promise<string> {
 }
 
 /**
- * The value of one sample, 0 when the series does not exist yet. Labels must
+ * Find the value of one sample, 0 when the series does not exist yet. Labels must
  * be given in the order the exporter writes them, e.g. { outcome: 'allowed' }.
  */
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {

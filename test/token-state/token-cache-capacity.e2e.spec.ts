@@ -4,7 +4,7 @@ import { sampleValue, scrapeMetrics } from '../support/metrics';
 import { startTestApp, TestApp } from '../support/test-app';
 
 // In a file of its own: prom-client's registry is global to the module
-// registry, so one file holds one in-process app.
+// registry, so each file starts one in-process app.
 describe('token state cache at its size limit', () => {
   let database: TestDatabase;
   let verso: TestApp;
@@ -19,7 +19,7 @@ describe('token state cache at its size limit', () => {
     await database?.drop();
   });
 
-  it('drops the least recently used entries and counts them', async () => {
+  it('evicts least recently used entries at the limit', async () => {
     const users = [await registerAndLogin(verso.baseUrl), await registerAndLogin(verso.baseUrl), await registerAndLogin(verso.baseUrl)];
     const before = await scrapeMetrics(verso.baseUrl);
 

@@ -75,7 +75,7 @@ describe('token state cache', () => {
       expect(responses.map((response) => response.status)).toEqual(responses.map(() => 200));
     }
 
-    it('reads each session and each user once on a cold cache, however many requests arrive at once', async () => {
+    it('reads each key once on a cold cache', async () => {
       queries.reset();
 
       await requestAll(10);
@@ -83,7 +83,7 @@ describe('token state cache', () => {
       expect({ sessions: queries.count(SESSION_STATE_SQL), users: queries.count(USER_STATE_SQL) }).toEqual({ sessions: 3, users: 2 });
     });
 
-    it('reads nothing for the guard while the entries are fresh', async () => {
+    it('reads nothing while entries are fresh', async () => {
       queries.reset();
 
       await requestAll(10);
@@ -92,7 +92,7 @@ describe('token state cache', () => {
       expect({ sessions: queries.count(SESSION_STATE_SQL), users: queries.count(USER_STATE_SQL) }).toEqual({ sessions: 0, users: 0 });
     });
 
-    it('reads each key once more after the TTL has passed', async () => {
+    it('reads each key again after the TTL', async () => {
       const before = await scrapeMetrics(verso.baseUrl);
       await new Promise((resolve) => setTimeout(resolve, TTL_MS + 200));
       queries.reset();
