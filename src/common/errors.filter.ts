@@ -5,6 +5,8 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
 import { QueryFailedError } from 'typeorm';
 
+import { heldBackSuffix, LogThrottle } from './log-throttle';
+
 const RETRY_AFTER_SECONDS = '2';
 
 // Codes of pg and Node errors that mean "the database is unreachable,
@@ -41,6 +43,8 @@ const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection
 @Catch()
 export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(ErrorsFilter.name);
+  // During an outage every request lands here; one line per interval says so.
+  private readonly outageLogThrottle = new LogThrottle(10_000);
 
   override catch(exception: unknown, host: ArgumentsHost): void {
     if (exception instanceof HttpException) {
@@ -56,7 +60,8 @@ export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter
     }
 
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn(`Database unavailable: ${(exception as Error).message}`);
+      const held = this.outageLogThrottle.take('database');
+      if (held !== null) this.logger.warn(`Database unavailable: ${(exception as Error).message}${heldBackSuffix(held)}`);
       void reply
         .status(503)
         .header('Retry-After', RETRY_AFTER_SECONDS)

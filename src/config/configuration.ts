@@ -58,6 +58,8 @@ const environmentSchema = z
     TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
     TOKEN_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
     INVALIDATION_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    // Fault injection for the race tests; ignored unless NODE_ENV=test.
+    TOKEN_STATE_READ_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
 
     ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(1_048_576).default(19_456),
     ARGON2_TIME_COST: z.coerce.number().int().min(1).max(10).default(2),
@@ -148,6 +150,8 @@ export interface AppConfig {
     ttlMs: number;
     maxEntries: number;
     probeIntervalMs: number;
+    /** Test-only delay after each token state read; 0 unless NODE_ENV=test. */
+    testReadDelayMs: number;
   };
   argon2: {
     memoryCost: number;
@@ -228,6 +232,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       ttlMs: env.TOKEN_CACHE_TTL_MS,
       maxEntries: env.TOKEN_CACHE_MAX_ENTRIES,
       probeIntervalMs: env.INVALIDATION_PROBE_INTERVAL_MS,
+      testReadDelayMs: env.NODE_ENV === 'test' ? env.TOKEN_STATE_READ_DELAY_MS : 0,
     },
     argon2: {
       memoryCost: env.ARGON2_MEMORY_KIB,

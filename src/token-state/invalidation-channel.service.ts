@@ -6,6 +6,7 @@ import { Client, Notification } from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
+import { heldBackSuffix, LogThrottle } from '../common/log-throttle';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { DATABASE_URL } from '../database/database.constants';
@@ -17,7 +18,11 @@ export const INVALIDATION_CHANNEL = 'verso_token_state';
 // JSON quoting, so 150 keys per message stay well below it.
 const KEYS_PER_MESSAGE = 150;
 const PROBE_TIMEOUT_MS = 2000;
+const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
+// While the channel stays down, one warning per minute reports it, and the
+// other attempts log at debug level.
+const STILL_DOWN_LOG_INTERVAL_MS = 60_000;
 
 interface InvalidationMessage {
   // Sender instance id, milliseconds since the epoch when sent, and the keys.
@@ -34,6 +39,18 @@ type InvalidationHandler = (keys: string[]) => void;
 type StateHandler = (state: ChannelState) => void;
 
 /**
+ * Queue invalidation messages for the keys inside the caller's transaction;
+ * PostgreSQL delivers them to every listener when, and only if, it commits.
+ * Exported for tools that revoke without a running channel, such as the CLI.
+ */
+export async function publishInvalidation(manager: Pick<EntityManager, 'query'>, keys: string[], senderId: string): Promise<void> {
+  for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
+    const message: InvalidationMessage = { i: senderId, t: Date.now(), k: keys.slice(start, start + KEYS_PER_MESSAGE) };
+    await manager.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
+  }
+}
+
+/**
  * The PostgreSQL LISTEN/NOTIFY channel that carries cache invalidations
  * between instances.
  *
@@ -47,9 +64,11 @@ type StateHandler = (state: ChannelState) => void;
 export class InvalidationChannelService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly instanceId = randomUUID();
   private readonly logger = new Logger(InvalidationChannelService.name);
+  private readonly logThrottle = new LogThrottle(STILL_DOWN_LOG_INTERVAL_MS);
   private client: Client | null = null;
   private state: ChannelState = 'connecting';
   private attempt = 0;
+  private downSince: number | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly probes = new Map<string, () => void>();
@@ -89,24 +108,21 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
   async onApplicationShutdown(): Promise<void> {
     this.setState('stopped');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.reconnectTimer = null;
+    this.probeTimer = null;
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);
   }
 
-  /**
-   * Queue invalidation messages for the keys inside the caller's transaction.
-   * PostgreSQL delivers them to every listener when, and only if, it commits.
-   */
-  async publish(manager: EntityManager, keys: string[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
-      const message: InvalidationMessage = { i: this.instanceId, t: Date.now(), k: keys.slice(start, start + KEYS_PER_MESSAGE) };
-      await manager.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
-    }
+  /** Queue invalidation messages for the keys inside the caller's transaction. */
+  publish(manager: EntityManager, keys: string[]): Promise<void> {
+    return publishInvalidation(manager, keys, this.instanceId);
   }
 
   private async connect(): Promise<void> {
+    this.reconnectTimer = null;
     if (this.state === 'stopped') return;
 
     const client = new Client({
@@ -120,53 +136,67 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     client.on('error', (error) => this.handleFailure(client, error));
     client.on('end', () => this.handleFailure(client, new Error('connection ended')));
 
+    this.client = client;
     try {
-      this.client = client;
       await client.connect();
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
-      await this.probe();
+      await this.probe(client);
     } catch (error) {
       this.handleFailure(client, error as Error);
       return;
     }
+    // A shutdown or a failure event while connecting has already replaced this client.
+    if (this.client !== client) return;
 
-    if (this.attempt > 0) this.reconnects.inc();
+    if (this.downSince !== null) {
+      this.reconnects.inc();
+      this.logger.log(`Invalidation channel is up again after ${Date.now() - this.downSince} ms and ${this.attempt} attempts`);
+    } else {
+      this.logger.log('Invalidation channel is up');
+    }
     this.attempt = 0;
+    this.downSince = null;
     this.setState('up');
-    this.logger.log('Invalidation channel is up');
-    this.probeTimer = setInterval(() => void this.probeOrFail(client), this.config.tokenCache.probeIntervalMs);
+    this.scheduleProbe(client);
+  }
+
+  /** Probe again after the interval; each probe waits for the last, so slow probes never pile up. */
+  private scheduleProbe(client: Client): void {
+    this.probeTimer = setTimeout(() => void this.probeOrFail(client), this.config.tokenCache.probeIntervalMs);
     this.probeTimer.unref();
   }
 
   private async probeOrFail(client: Client): Promise<void> {
     if (this.client !== client) return;
     try {
-      await this.probe();
+      await this.probe(client);
     } catch (error) {
       this.handleFailure(client, error as Error);
+      return;
     }
+    if (this.client === client) this.scheduleProbe(client);
   }
 
   /** Send a message to this instance through the server and wait for it to come back. */
-  private async probe(): Promise<void> {
-    const client = this.client;
-    if (!client) throw new Error('no connection');
-
+  private async probe(client: Client): Promise<void> {
     const nonce = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
     const received = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.probes.delete(nonce);
-        reject(new Error(`probe not received within ${PROBE_TIMEOUT_MS} ms`));
-      }, PROBE_TIMEOUT_MS);
-      this.probes.set(nonce, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      timer = setTimeout(() => reject(new Error(`probe not received within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+      timer.unref();
+      this.probes.set(nonce, resolve);
     });
 
-    const message: InvalidationMessage = { i: this.instanceId, t: Date.now(), p: nonce };
-    await client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
-    await received;
+    try {
+      const message: InvalidationMessage = { i: this.instanceId, t: Date.now(), p: nonce };
+      await client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
+      await received;
+    } finally {
+      // When the send fails, `received` is never awaited: its timer must not
+      // fire a rejection that nothing handles, which would end the process.
+      clearTimeout(timer);
+      this.probes.delete(nonce);
+    }
   }
 
   private handleNotification(notification: Notification): void {
@@ -188,7 +218,12 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     if (!Array.isArray(message.k)) return;
 
     this.messages.labels('invalidate').inc();
-    for (const handler of this.invalidationHandlers) handler(message.k);
+    // This runs inside pg's socket handler, where a throw would end the process.
+    try {
+      for (const handler of this.invalidationHandlers) handler(message.k);
+    } catch (error) {
+      this.logger.error(`Invalidation handler failed: ${(error as Error).message}`);
+    }
     if (typeof message.t === 'number') this.delay.observe(Math.max(0, Date.now() - message.t) / 1000);
   }
 
@@ -197,19 +232,35 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     if (this.client !== client || this.state === 'stopped') return;
 
     this.client = null;
-    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
     client.removeAllListeners('end');
+    client.removeAllListeners('notification');
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
 
     this.setState('down');
-    const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.attempt);
-    const wait = backoff / 2 + Math.random() * (backoff / 2);
+    const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.attempt);
+    const wait = Math.round(backoff / 2 + Math.random() * (backoff / 2));
     this.attempt++;
-    this.logger.warn(`Invalidation channel is down (${error.message}); reconnecting in ${Math.round(wait)} ms, attempt ${this.attempt}`);
+    this.logFailure(error, wait);
     this.reconnectTimer = setTimeout(() => void this.connect(), wait);
     this.reconnectTimer.unref();
+  }
+
+  private logFailure(error: Error, wait: number): void {
+    if (this.downSince === null) {
+      this.downSince = Date.now();
+      this.logThrottle.reset('down');
+      this.logThrottle.take('down');
+      this.logger.warn(`Invalidation channel is down (${error.message}); token checks read the database until it is back. Reconnecting in ${wait} ms`);
+      return;
+    }
+
+    const held = this.logThrottle.take('down');
+    const detail = `Invalidation channel still down after ${this.attempt} attempts over ${Date.now() - this.downSince} ms (${error.message}); next attempt in ${wait} ms`;
+    if (held === null) this.logger.debug(detail);
+    else this.logger.warn(detail + heldBackSuffix(held));
   }
 
   private setState(state: ChannelState): void {

@@ -1,8 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
+import { InjectConfig } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
 import { SessionState, UserState } from './token-state.types';
+
+// Exported so that the query-count test can recognise these reads on the wire.
+export const SESSION_STATE_SQL = 'SELECT user_id, expires_at, revoked_at IS NOT NULL AS revoked FROM sessions WHERE id = $1';
+export const USER_STATE_SQL = 'SELECT token_version, role, locked_at, locked_until FROM users WHERE id = $1';
 
 /**
  * The two reads behind every guard decision, as plain SQL on primary keys:
@@ -10,13 +18,22 @@ import { SessionState, UserState } from './token-state.types';
  */
 @Injectable()
 export class TokenStateRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly readDelayMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectConfig() config: AppConfig,
+  ) {
+    // Fault injection for tests (TOKEN_STATE_READ_DELAY_MS, honoured only with
+    // NODE_ENV=test): each read holds its result this long after the database
+    // answered, so a revocation can commit and be announced while a read of
+    // the old state is still in flight, the race that scenario 4 forces.
+    this.readDelayMs = config.tokenCache.testReadDelayMs;
+  }
 
   async findSessionState(sessionId: string): Promise<SessionState | null> {
-    const rows: Array<{ user_id: string; expires_at: Date; revoked: boolean }> = await this.dataSource.query(
-      'SELECT user_id, expires_at, revoked_at IS NOT NULL AS revoked FROM sessions WHERE id = $1',
-      [sessionId],
-    );
+    const rows: Array<{ user_id: string; expires_at: Date; revoked: boolean }> = await this.dataSource.query(SESSION_STATE_SQL, [sessionId]);
+    if (this.readDelayMs > 0) await sleep(this.readDelayMs);
     if (rows.length === 0) return null;
 
     const [row] = rows;
@@ -25,7 +42,8 @@ export class TokenStateRepository {
 
   async findUserState(userId: string): Promise<UserState | null> {
     const rows: Array<{ token_version: number; role: UserState['role']; locked_at: Date | null; locked_until: Date | null }> =
-      await this.dataSource.query('SELECT token_version, role, locked_at, locked_until FROM users WHERE id = $1', [userId]);
+      await this.dataSource.query(USER_STATE_SQL, [userId]);
+    if (this.readDelayMs > 0) await sleep(this.readDelayMs);
     if (rows.length === 0) return null;
 
     const [row] = rows;

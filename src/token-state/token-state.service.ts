@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+import { heldBackSuffix, LogThrottle } from '../common/log-throttle';
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { CACHE_EVICTIONS, CACHE_LOOKUPS } from '../metrics/metrics';
@@ -35,10 +36,13 @@ export interface Revocation {
 @Injectable()
 export class TokenStateService {
   private readonly logger = new Logger(TokenStateService.name);
+  // While the database is down every request fails its read; one line per interval is enough.
+  private readonly logThrottle = new LogThrottle(10_000);
   private readonly sessions: TokenStateCache<SessionState>;
   private readonly users: TokenStateCache<UserState>;
   private readonly cacheEnabled: boolean;
   private readonly lookups: Record<'hit' | 'miss' | 'bypass', Counter>;
+  private readonly readTimeoutMs: number;
 
   constructor(
     @InjectConfig() config: AppConfig,
@@ -56,6 +60,7 @@ export class TokenStateService {
     this.sessions = new TokenStateCache(options);
     this.users = new TokenStateCache(options);
     this.cacheEnabled = config.tokenCache.enabled && config.tokenCache.ttlMs > 0;
+    this.readTimeoutMs = config.database.queryTimeoutMs;
     // Bound children, so the hot path does no label lookup.
     this.lookups = { hit: lookups.labels('hit'), miss: lookups.labels('miss'), bypass: lookups.labels('bypass') } as Record<
       'hit' | 'miss' | 'bypass',
@@ -142,7 +147,7 @@ export class TokenStateService {
     try {
       if (!this.cacheEnabled || !this.channel.isUp) {
         this.lookups.bypass.inc();
-        return await load();
+        return await this.withDeadline(load());
       }
 
       const cached = cache.lookup(key);
@@ -151,11 +156,26 @@ export class TokenStateService {
         return cached.value;
       }
       this.lookups.miss.inc();
-      return await cache.load(key, load);
+      return await this.withDeadline(cache.load(key, load));
     } catch (error) {
-      this.logger.error(`Token state read failed for ${key}: ${(error as Error).message}`);
+      const held = this.logThrottle.take('read');
+      if (held !== null) this.logger.error(`Token state read failed for ${key}: ${(error as Error).message}${heldBackSuffix(held)}`);
       throw new TokenStateUnavailableError(error);
     }
+  }
+
+  /**
+   * Bound a read as a whole. Waiting for a pool connection (up to the connect
+   * timeout) and then for the query (up to the query timeout) could add up to
+   * more than two seconds when the database hangs, so the guard returns 503
+   * at this deadline instead. A read that finishes later still fills the cache.
+   */
+  private withDeadline<T>(read: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`token state read timed out after ${this.readTimeoutMs} ms`)), this.readTimeoutMs);
+    });
+    return Promise.race([read, deadline]).finally(() => clearTimeout(timer));
   }
 }
 
