@@ -11,7 +11,6 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { SessionsModule } from './sessions/sessions.module';
-import { TokenStateModule } from './token-state/token-state.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -36,7 +35,6 @@ export class AppModule {
         }),
         PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: true } }),
         DatabaseModule.forRoot(databaseUrl),
-        TokenStateModule,
         AuditModule,
         UsersModule,
         SessionsModule,

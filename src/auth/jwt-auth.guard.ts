@@ -17,7 +17,8 @@ import { GUARD_DECISIONS } from '../metrics/metrics';
 import { Principal, TokenRejectedError, TokenStateUnavailableError } from '../token-state/token-state.types';
 import { UserRole } from '../users/user.entity';
 import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
-import { InvalidAccessTokenError } from './jwt.strategy';
+import { InvalidAccessTokenError } from './access-token.verifier';
+import { ACCESS_TOKEN_STRATEGY } from './jwt.strategy';
 
 const RETRY_AFTER_SECONDS = '2';
 
@@ -29,7 +30,7 @@ type Outcome = 'allowed' | 'invalid_token' | 'revoked' | 'forbidden' | 'unavaila
  * request with 401 or 503, never lets it through.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
+export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
   private readonly logger = new Logger(JwtAuthGuard.name);
   private readonly decisions: Record<Outcome, Counter>;
 

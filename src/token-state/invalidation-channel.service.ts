@@ -6,10 +6,9 @@ import { Client, Notification } from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
-import { InjectConfig } from '../config/app-config.module';
-import { AppConfig } from '../config/configuration';
-import { DATABASE_URL } from '../database/database.constants';
 import { INVALIDATION_DELAY, INVALIDATION_MESSAGES, INVALIDATION_RECONNECTS } from '../metrics/metrics';
+import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
+import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 
 export const INVALIDATION_CHANNEL = 'verso_token_state';
 
@@ -57,8 +56,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
   private readonly stateHandlers: StateHandler[] = [];
 
   constructor(
-    @InjectConfig() private readonly config: AppConfig,
-    @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(VERSO_GUARD_OPTIONS) private readonly options: ResolvedVersoGuardOptions,
     @InjectMetric(INVALIDATION_MESSAGES) private readonly messages: Counter<'kind'>,
     @InjectMetric(INVALIDATION_RECONNECTS) private readonly reconnects: Counter,
     @InjectMetric(INVALIDATION_DELAY) private readonly delay: Histogram,
@@ -110,9 +108,9 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     if (this.state === 'stopped') return;
 
     const client = new Client({
-      connectionString: this.databaseUrl,
-      connectionTimeoutMillis: this.config.database.connectTimeoutMs,
-      query_timeout: this.config.database.queryTimeoutMs,
+      connectionString: this.options.databaseUrl,
+      connectionTimeoutMillis: this.options.database.connectTimeoutMs,
+      query_timeout: this.options.database.queryTimeoutMs,
       keepAlive: true,
       application_name: 'verso-invalidation',
     });
@@ -134,7 +132,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     this.attempt = 0;
     this.setState('up');
     this.logger.log('Invalidation channel is up');
-    this.probeTimer = setInterval(() => void this.probeOrFail(client), this.config.tokenCache.probeIntervalMs);
+    this.probeTimer = setInterval(() => void this.probeOrFail(client), this.options.invalidation.probeIntervalMs);
     this.probeTimer.unref();
   }
 
