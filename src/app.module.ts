@@ -9,6 +9,7 @@ import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { IntegrationModule } from './integration/integration.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { SessionsModule } from './sessions/sessions.module';
 import { UsersModule } from './users/users.module';
@@ -41,6 +42,7 @@ export class AppModule {
         AuthModule,
         AdminModule,
         HealthModule,
+        IntegrationModule,
       ],
     };
   }

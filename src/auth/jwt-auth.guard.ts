@@ -54,7 +54,8 @@ export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
       const request = context.switchToHttp().getRequest<FastifyRequest & { user: Principal }>();
       if (request.user.role !== requiredRole) {
         this.decisions.forbidden.inc();
-        this.logger.warn(`Denied ${request.method} ${request.routeOptions.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
+        // routeOptions is Fastify's; services on Express that import VersoGuardModule have only the URL.
+        this.logger.warn(`Denied ${request.method} ${request.routeOptions?.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
         throw new ForbiddenException(`This route requires the ${requiredRole} role.`);
       }
     }
