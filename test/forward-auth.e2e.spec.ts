@@ -144,11 +144,11 @@ describe('forward authentication', () => {
       expect((await http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken })).status).toBe(200);
 
       await http(verso.baseUrl, 'POST', '/auth/logout', { token: user.accessToken, body: { scope: 'global' } });
-      const refused = await pollUntil(() => http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken }), (response) => response.status === 401, {
+      const rejected = await pollUntil(() => http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken }), (response) => response.status === 401, {
         timeoutMs: 1000,
       });
 
-      expect({ status: refused.value.status, withinBound: refused.elapsedMs <= 1000 }).toEqual({ status: 401, withinBound: true });
+      expect({ status: rejected.value.status, withinBound: rejected.elapsedMs <= 1000 }).toEqual({ status: 401, withinBound: true });
     });
   });
 });

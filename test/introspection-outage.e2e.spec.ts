@@ -29,12 +29,12 @@ describe('token introspection during a database outage', () => {
     const live = await registerAndLogin(verso.baseUrl);
     const revoked = await registerAndLogin(verso.baseUrl);
     await http(verso.baseUrl, 'POST', '/auth/logout', { token: revoked.accessToken, body: { scope: 'local' } });
-    // Both states are now cached, so an answer from the cache would show.
+    // Both states are now cached, so a result served from the cache would show.
     expect((await introspect(verso.baseUrl, live.accessToken, clients.gateway)).body.active).toBe(true);
     expect((await introspect(verso.baseUrl, revoked.accessToken, clients.gateway)).body.active).toBe(false);
 
     proxy.cut();
-    // The guard answers from its cache until the invalidation channel sees the connection drop.
+    // The guard uses its cache until the invalidation channel sees the connection drop.
     const guardDown = await pollUntil(() => http(verso.baseUrl, 'GET', '/auth/me', { token: live.accessToken }), (response) => response.status !== 200, {
       timeoutMs: 5000,
     });

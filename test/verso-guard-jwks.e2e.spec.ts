@@ -49,7 +49,7 @@ describe('VersoGuardModule with keys from verso JWKS', () => {
 
   const getOrders = (token: string) => http(ordersUrl, 'GET', '/orders', { token });
 
-  /** A token with verso's claims for the user's session, signed with a key verso does not have. */
+  /** Sign a token with verso's claims for the user's session, but with a key that verso does not have. */
   const signWithOtherKey = (user: LoggedInUser, kid: string): string => {
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: 'verso', aud: 'verso-api', sub: user.userId, sid: user.sessionId, ver: 0, jti: randomUUID(), iat: now, exp: now + 60 };

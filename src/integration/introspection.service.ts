@@ -8,7 +8,7 @@ export type IntrospectionResponse =
   | { active: false }
   | {
       active: true;
-      // RFC 7662 takes token_type from RFC 6749 section 5.1, where it is the scheme; token_use says which token it is.
+      // RFC 7662 takes token_type from RFC 6749 section 5.1, where it is the scheme; token_use names the kind of token.
       token_type: 'Bearer';
       token_use: 'access_token';
       sub: string;
@@ -31,7 +31,7 @@ export class IntrospectionService {
   constructor(private readonly verifier: AccessTokenVerifier) {}
 
   async introspect(token: string): Promise<IntrospectionResponse> {
-    // The guard's own check: it throws when the state cannot be read, and never answers active then.
+    // The guard's own check: it throws when the state cannot be read, so no active result comes out then.
     const verified = await this.verifier.verifyActive(token);
     if (!verified) return { active: false };
 

@@ -42,8 +42,8 @@ export class OAuthClientGuard implements CanActivate {
     const matches = timingSafeEqual(digest(credentials?.secret ?? ''), expected) && expected !== UNKNOWN_CLIENT_DIGEST;
 
     if (!credentials || !matches) {
-      const who = credentials ? `client ${JSON.stringify(credentials.id.slice(0, 64))}` : 'a request without Basic credentials';
-      this.logger.warn(`Client authentication failed for ${who} on ${request.url} from ${request.ip}`);
+      const clientDescription = credentials ? `client ${JSON.stringify(credentials.id.slice(0, 64))}` : 'a request without Basic credentials';
+      this.logger.warn(`Client authentication failed for ${clientDescription} on ${request.url} from ${request.ip}`);
       context.switchToHttp().getResponse<FastifyReply>().header('WWW-Authenticate', 'Basic realm="verso", charset="UTF-8"');
       throw new UnauthorizedException({ statusCode: 401, message: 'Client authentication failed.', error: 'invalid_client' });
     }
@@ -53,7 +53,7 @@ export class OAuthClientGuard implements CanActivate {
   }
 }
 
-/** The id of the client that OAuthClientGuard authenticated. */
+/** Inject the id of the client that OAuthClientGuard authenticated. */
 export const OAuthClientId = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
   const id = context.switchToHttp().getRequest<ClientRequest>().oauthClientId;
   if (!id) throw new Error('OAuthClientId used on a route without OAuthClientGuard');

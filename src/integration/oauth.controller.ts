@@ -44,7 +44,7 @@ export class OAuthController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody(TOKEN_REQUEST_BODY)
   @ApiOkResponse({ description: '`{active: true, ...claims}` for a live access token, `{active: false}` for anything else.' })
-  @ApiServiceUnavailableResponse({ description: 'The token state could not be read; never answered as active.' })
+  @ApiServiceUnavailableResponse({ description: 'The token state could not be read, so the token is never reported active.' })
   introspect(@Body() body: unknown): Promise<IntrospectionResponse> {
     return this.introspection.introspect(parseTokenRequest(body).token);
   }

@@ -13,7 +13,7 @@ type TokenType = 'access_token' | 'refresh_token';
  * Token revocation (RFC 7009). verso revokes sessions, not single tokens, so
  * revoking either token of a session ends the session, and with it every
  * access and refresh token it issued. A token that is invalid, unknown or
- * already dead needs no work: the endpoint answers 200 all the same.
+ * already dead needs no work: the endpoint returns 200 all the same.
  */
 @Injectable()
 export class RevocationService {

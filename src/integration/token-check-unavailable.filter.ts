@@ -6,8 +6,8 @@ import { TokenStateUnavailableError } from '../token-state/token-state.types';
 const RETRY_AFTER_SECONDS = '2';
 
 /**
- * The token state could not be read, so no answer is possible: 503 with
- * Retry-After, as the guard answers. RFC 7009 section 2.2.1 tells a client
+ * Map an unreadable token state to 503 with Retry-After, as the guard does,
+ * because no decision is possible. RFC 7009 section 2.2.1 asks a client
  * that gets 503 from revocation to retry later.
  */
 @Catch(TokenStateUnavailableError)

@@ -6,7 +6,7 @@ const MAX_TOKEN_LENGTH = 4096;
 /** The parameters that RFC 7662 and RFC 7009 requests share. */
 export interface TokenRequest {
   token: string;
-  // A hint only: verso tells the two token types apart by their format.
+  // A hint only: verso distinguishes the two token types by their format.
   tokenTypeHint?: string;
 }
 

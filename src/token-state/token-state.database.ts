@@ -3,16 +3,16 @@ import { Pool } from 'pg';
 
 import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 
-/** Where the token state reads run: verso's own TypeORM pool, or a pool of the guard module's own. */
+/** The connection behind the token state reads: verso's own TypeORM pool, or a pool of the guard module's own. */
 export interface TokenStateDatabase {
   query<Row>(sql: string, parameters: unknown[]): Promise<Row[]>;
   close(): Promise<void>;
 }
 
 /**
- * Use verso's DataSource when the options carry one, so verso keeps one pool;
- * otherwise open a small pool on `databaseUrl` with the same timeouts, so a
- * database outage turns into a quick 503 instead of a hanging request.
+ * Use verso's DataSource when the options carry one, so that verso keeps one
+ * pool. Otherwise open a small pool on `databaseUrl` with the same timeouts,
+ * which turn a database outage into a quick 503 instead of a hanging request.
  */
 export function openTokenStateDatabase(options: ResolvedVersoGuardOptions): TokenStateDatabase {
   const { dataSource } = options;

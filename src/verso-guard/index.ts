@@ -1,6 +1,6 @@
 /**
- * What another NestJS service imports to enforce verso's revocations: the
- * module, the route decorators and the principal type.
+ * The public surface for another NestJS service that enforces verso's
+ * revocations: the module, the route decorators and the principal type.
  */
 export { VersoGuardModule } from './verso-guard.module';
 export type { VersoGuardAsyncOptions } from './verso-guard.module';

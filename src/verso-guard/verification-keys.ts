@@ -7,7 +7,7 @@ import type { SigningAlgorithm } from '../config/configuration';
 import { TokenStateUnavailableError } from '../token-state/token-state.types';
 import type { ResolvedVersoGuardOptions } from './verso-guard.options';
 
-/** Where the verifier finds the key named by a token's `kid`. verso's SigningKeysService is one. */
+/** A source of verification keys, looked up by a token's `kid`. verso's SigningKeysService is one. */
 export interface VerificationKeySource {
   readonly algorithm: SigningAlgorithm;
   /** The key for `kid`, or undefined when no such key exists. Throws VerificationKeysUnavailableError when it cannot tell. */
@@ -23,9 +23,9 @@ export class VerificationKeysUnavailableError extends TokenStateUnavailableError
 }
 
 /**
- * The `kid` of an HS256 secret: 64 bits of its SHA-256 digest, so it changes
- * when the secret does and reveals nothing usable about a 32-byte secret.
- * verso signs with this kid, and other services derive the same one.
+ * Derive the `kid` of an HS256 secret from 64 bits of its SHA-256 digest, so
+ * it changes when the secret does and reveals nothing usable about a 32-byte
+ * secret. verso signs with this kid, and other services derive the same one.
  */
 export function secretKeyId(secret: string): string {
   return createHash('sha256').update(secret).digest().subarray(0, 8).toString('base64url');

@@ -27,7 +27,7 @@ export interface VersoGuardAsyncOptions extends Pick<ModuleMetadata, 'imports'> 
  *
  * Global, so TokenStateService and AccessTokenVerifier can be injected
  * anywhere. Passport keeps strategies in one process-wide registry, so one
- * process holds one instance of this module.
+ * process contains one instance of this module.
  */
 @Module({})
 export class VersoGuardModule {

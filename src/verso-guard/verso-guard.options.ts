@@ -8,10 +8,10 @@ import type { VerificationKeySource } from './verification-keys';
 export const VERSO_GUARD_OPTIONS = Symbol('VERSO_GUARD_OPTIONS');
 
 /**
- * How a service checks verso's access tokens: where verso's PostgreSQL is,
- * which issuer, audience and algorithm to accept, where the verification keys
- * come from (exactly one of `secret`, `keys`, `jwksUrl` or `keySource`), and
- * how this service's own token state cache behaves.
+ * Settings of a service's check of verso's access tokens. They name verso's
+ * PostgreSQL and the issuer, audience and algorithm to accept. Exactly one of
+ * `secret`, `keys`, `jwksUrl` or `keySource` gives the verification keys, and
+ * the rest tunes this service's own token state cache.
  */
 export interface VersoGuardOptions {
   /** verso's PostgreSQL. The invalidation channel listens on it, and without `dataSource` the state reads use it too. */

@@ -12,7 +12,7 @@ export interface TcpProxy {
 }
 
 /**
- * A loopback TCP proxy in front of a server, so a test can take the server
+ * Start a loopback TCP proxy in front of a server, so a test can take the server
  * away from one client (verso) without stopping it for anyone else.
  */
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {

@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { createOrdersApp } from './app';
 import { loadSettings } from './settings';
 
-/** A second service that enforces verso's revocations on its own routes. */
+/** Start the example: a second service that enforces verso's revocations on its own routes. */
 async function main(): Promise<void> {
   const settings = loadSettings(process.env);
   const app = await createOrdersApp(settings);
