@@ -9,9 +9,9 @@ import { AppConfigModule } from './config/app-config.module';
 import { AppConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { IntegrationModule } from './integration/integration.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { SessionsModule } from './sessions/sessions.module';
-import { TokenStateModule } from './token-state/token-state.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -36,13 +36,13 @@ export class AppModule {
         }),
         PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: true } }),
         DatabaseModule.forRoot(databaseUrl),
-        TokenStateModule,
         AuditModule,
         UsersModule,
         SessionsModule,
         AuthModule,
         AdminModule,
         HealthModule,
+        IntegrationModule,
       ],
     };
   }

@@ -15,7 +15,8 @@ export type AuditEventType =
   | 'tokens_revoked'
   | 'admin_session_revoked'
   | 'role_changed'
-  | 'admin_denied';
+  | 'admin_denied'
+  | 'oauth_revoke';
 
 @Entity({ name: 'audit_events' })
 export class AuditEvent {

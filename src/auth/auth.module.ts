@@ -1,33 +1,51 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 
+import { APP_CONFIG } from '../config/app-config.module';
+import { AppConfig } from '../config/configuration';
+import { DATABASE_URL } from '../database/database.constants';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
+import { VersoGuardModule } from '../verso-guard/verso-guard.module';
+import { VersoGuardOptions } from '../verso-guard/verso-guard.options';
 import { AccessTokenService } from './access-token.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { JwtAuthGuard } from './jwt-auth.guard';
-import { JwtStrategy } from './jwt.strategy';
 import { JwksController } from './keys/jwks.controller';
+import { KeysModule } from './keys/keys.module';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { PasswordHasherService } from './password-hasher.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
 
+/**
+ * verso checks its own tokens with the same module that other services
+ * import, configured from verso's configuration: its signing keys verify,
+ * and its DataSource carries the state reads and the revoking writes.
+ */
+const guardModule = VersoGuardModule.forRootAsync({
+  imports: [KeysModule],
+  inject: [APP_CONFIG, DATABASE_URL, SigningKeysService, getDataSourceToken()],
+  useFactory: (config: AppConfig, databaseUrl: string, keys: SigningKeysService, dataSource: DataSource): VersoGuardOptions => ({
+    databaseUrl,
+    dataSource,
+    database: { connectTimeoutMs: config.database.connectTimeoutMs, queryTimeoutMs: config.database.queryTimeoutMs },
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    algorithm: config.jwt.algorithm,
+    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+    keySource: keys,
+    cache: { enabled: config.tokenCache.enabled, ttlMs: config.tokenCache.ttlMs, maxEntries: config.tokenCache.maxEntries },
+    invalidation: { probeIntervalMs: config.tokenCache.probeIntervalMs },
+    testReadDelayMs: config.tokenCache.testReadDelayMs,
+  }),
+});
+
 @Module({
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule],
+  imports: [JwtModule.register({}), KeysModule, guardModule, UsersModule, SessionsModule],
   controllers: [AuthController, JwksController],
-  providers: [
-    SigningKeysService,
-    AccessTokenService,
-    RefreshTokenCodec,
-    PasswordHasherService,
-    AuthService,
-    JwtStrategy,
-    // Global and secure by default: a route is guarded unless marked @Public().
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
-  ],
-  exports: [SigningKeysService],
+  providers: [AccessTokenService, RefreshTokenCodec, PasswordHasherService, AuthService],
+  exports: [KeysModule, RefreshTokenCodec],
 })
 export class AuthModule {}

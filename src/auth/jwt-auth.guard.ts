@@ -17,7 +17,8 @@ import { GUARD_DECISIONS } from '../metrics/metrics';
 import { Principal, TokenRejectedError, TokenStateUnavailableError } from '../token-state/token-state.types';
 import { UserRole } from '../users/user.entity';
 import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorators';
-import { InvalidAccessTokenError } from './jwt.strategy';
+import { InvalidAccessTokenError } from './access-token.verifier';
+import { ACCESS_TOKEN_STRATEGY } from './jwt.strategy';
 
 const RETRY_AFTER_SECONDS = '2';
 
@@ -29,7 +30,7 @@ type Outcome = 'allowed' | 'invalid_token' | 'revoked' | 'forbidden' | 'unavaila
  * request with 401 or 503, never lets it through.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
+export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
   private readonly logger = new Logger(JwtAuthGuard.name);
   private readonly decisions: Record<Outcome, Counter>;
 
@@ -53,7 +54,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       const request = context.switchToHttp().getRequest<FastifyRequest & { user: Principal }>();
       if (request.user.role !== requiredRole) {
         this.decisions.forbidden.inc();
-        this.logger.warn(`Denied ${request.method} ${request.routeOptions.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
+        // routeOptions is Fastify's; services on Express that import VersoGuardModule have only the URL.
+        this.logger.warn(`Denied ${request.method} ${request.routeOptions?.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
         throw new ForbiddenException(`This route requires the ${requiredRole} role.`);
       }
     }

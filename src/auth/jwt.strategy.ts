@@ -1,92 +1,47 @@
-import { KeyObject } from 'node:crypto';
-
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy, VerifiedCallback } from 'passport-jwt';
+import { ExtractJwt, Strategy } from 'passport-jwt';
 
-import { InjectConfig } from '../config/app-config.module';
-import { AppConfig } from '../config/configuration';
-import { TokenStateService } from '../token-state/token-state.service';
 import { Principal } from '../token-state/token-state.types';
-import { SigningKeysService } from './keys/signing-keys.service';
+import { AccessTokenVerifier } from './access-token.verifier';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+export { InvalidAccessTokenError } from './access-token.verifier';
 
-/** A JWT check failed; the message is for logs, the client sees one generic 401. */
-export class InvalidAccessTokenError extends Error {}
+/** Passport name of the strategy; not `jwt`, so a service that has its own `jwt` strategy can use both. */
+export const ACCESS_TOKEN_STRATEGY = 'verso-access-token';
+
+type KeyCallback = (error: Error | null, key?: string) => void;
 
 /**
- * The passport-jwt strategy behind the global guard. passport-jwt (through
- * jsonwebtoken) checks the signature, the pinned algorithm, `iss`, `aud`,
- * `exp` and `nbf`. The header is checked here first (`typ: at+jwt`, a known
- * `kid`), and `validate` checks what jsonwebtoken does not: that every claim
- * is present with its type, and that `iat` is not in the future. Then the
- * token state decides whether the session and version are still live.
+ * The passport-jwt strategy behind the global guard. Every step is the
+ * AccessTokenVerifier's, so the guard and introspection cannot disagree:
+ * `selectKey` checks the header and picks the key, passport-jwt runs
+ * jsonwebtoken with the verifier's options, and `validate` checks the claims
+ * and the token state.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  private readonly clockToleranceSeconds: number;
-
-  constructor(
-    @InjectConfig() config: AppConfig,
-    keys: SigningKeysService,
-    private readonly tokenState: TokenStateService,
-  ) {
+export class JwtStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
+  constructor(private readonly verifier: AccessTokenVerifier) {
+    const { algorithms, issuer, audience, ...jsonWebTokenOptions } = verifier.verifyOptions;
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKeyProvider: (_request: unknown, rawToken: string, done: (error: Error | null, key?: string) => void) => {
-        const result = selectKey(keys, rawToken);
-        if (result instanceof Error) done(result);
-        // A KeyObject: jsonwebtoken 9 accepts it, though passport-jwt's types say string or Buffer.
-        else done(null, result as unknown as string);
+      secretOrKeyProvider: (_request: unknown, rawToken: string, done: KeyCallback) => {
+        verifier.selectKey(rawToken).then(
+          // A KeyObject: jsonwebtoken 9 takes it as is, though passport-jwt's types name only string and Buffer.
+          (key) => done(null, key as unknown as string),
+          (error: Error) => done(error),
+        );
       },
-      algorithms: [config.jwt.algorithm],
-      issuer: config.jwt.issuer,
-      audience: config.jwt.audience,
+      algorithms,
+      issuer,
+      audience,
       ignoreExpiration: false,
-      jsonWebTokenOptions: { clockTolerance: config.jwt.clockToleranceSeconds },
+      jsonWebTokenOptions,
     });
-    this.clockToleranceSeconds = config.jwt.clockToleranceSeconds;
   }
 
-  async validate(payload: Record<string, unknown>, _done?: VerifiedCallback): Promise<Principal> {
-    const { sub, sid, ver, jti, iat, exp } = payload;
-    if (typeof sub !== 'string' || !UUID_PATTERN.test(sub)) throw new InvalidAccessTokenError('sub is missing or not a UUID');
-    if (typeof sid !== 'string' || !UUID_PATTERN.test(sid)) throw new InvalidAccessTokenError('sid is missing or not a UUID');
-    if (typeof ver !== 'number' || !Number.isSafeInteger(ver) || ver < 0) {
-      throw new InvalidAccessTokenError('ver is missing or not a non-negative integer');
-    }
-    if (typeof jti !== 'string' || jti.length === 0) throw new InvalidAccessTokenError('jti is missing');
-    // jsonwebtoken only checks exp when present, so a token without one would never expire.
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new InvalidAccessTokenError('exp is missing');
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidAccessTokenError('iat is missing');
-    if (iat > Date.now() / 1000 + this.clockToleranceSeconds) throw new InvalidAccessTokenError('iat is in the future');
-
-    return this.tokenState.check({ sub, sid, ver });
+  async validate(payload: Record<string, unknown>): Promise<Principal> {
+    const { principal } = await this.verifier.checkPayload(payload);
+    return principal;
   }
-}
-
-/** Pick the verification key named by the token header, after checking `alg`, `typ` and `kid`. */
-function selectKey(keys: SigningKeysService, rawToken: string): KeyObject | InvalidAccessTokenError {
-  if (!JWT_PATTERN.test(rawToken)) return new InvalidAccessTokenError('not a compact JWS');
-
-  let header: { alg?: unknown; typ?: unknown; kid?: unknown };
-  try {
-    header = JSON.parse(Buffer.from(rawToken.slice(0, rawToken.indexOf('.')), 'base64url').toString('utf8')) as typeof header;
-  } catch {
-    return new InvalidAccessTokenError('header is not JSON');
-  }
-  if (header === null || typeof header !== 'object') return new InvalidAccessTokenError('header is not an object');
-  if (header.alg !== keys.algorithm) return new InvalidAccessTokenError('alg is not the configured algorithm');
-  // RFC 9068 section 4: reject anything but at+jwt, so an ID token or another
-  // JWT signed with the same key is never taken for an access token.
-  if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) {
-    return new InvalidAccessTokenError('typ is not at+jwt');
-  }
-  if (typeof header.kid !== 'string') return new InvalidAccessTokenError('kid is missing');
-
-  const key = keys.findVerificationKey(header.kid);
-  if (!key) return new InvalidAccessTokenError('kid names no known key');
-  return key.key;
 }

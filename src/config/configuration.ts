@@ -18,6 +18,41 @@ const list = z
       .filter((item) => item.length > 0),
   );
 
+export interface IntrospectionClient {
+  id: string;
+  secret: string;
+}
+
+// Unreserved URL characters only: RFC 6749 has clients form-encode both parts
+// before Basic encoding, and with these characters that encoding changes nothing.
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
+const CLIENT_SECRET_PATTERN = /^[A-Za-z0-9._~-]{32,256}$/;
+
+/** `id:secret` pairs separated by commas. Issues name the entry by position, never by value. */
+const clientCredentials = z.string().transform((value, context) => {
+  const clients: IntrospectionClient[] = [];
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+
+  for (const [index, entry] of entries.entries()) {
+    const separator = entry.indexOf(':');
+    const id = entry.slice(0, separator);
+    const secret = entry.slice(separator + 1);
+    if (separator < 0 || !CLIENT_ID_PATTERN.test(id)) {
+      context.addIssue({ code: 'custom', message: `entry ${index + 1} must be id:secret, with an id of 1 to 64 letters, digits or - . _ ~` });
+    } else if (!CLIENT_SECRET_PATTERN.test(secret)) {
+      context.addIssue({ code: 'custom', message: `entry ${index + 1} needs a secret of 32 to 256 letters, digits or - . _ ~` });
+    } else if (clients.some((client) => client.id === id)) {
+      context.addIssue({ code: 'custom', message: `entry ${index + 1} repeats a client id` });
+    } else {
+      clients.push({ id, secret });
+    }
+  }
+  return clients;
+});
+
 /**
  * Environment variables that verso reads, with their defaults. Everything the
  * service needs is parsed here once at start, so a typo fails the start instead
@@ -76,7 +111,8 @@ const environmentSchema = z
     RATE_LIMIT_REGISTER_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
     RATE_LIMIT_WINDOW_SECONDS: seconds(60),
 
-    INTROSPECTION_CLIENTS: z.string().min(1).optional(),
+    // Credentials of the gateways and services allowed to call /oauth/introspect and /oauth/revoke.
+    INTROSPECTION_CLIENTS: clientCredentials.default([]),
   })
   .superRefine((env, context) => {
     // Development keys live in .data/ and are written by the launcher; in
@@ -167,7 +203,7 @@ export interface AppConfig {
     refreshPerAddress: number;
     registerPerAddress: number;
   };
-  introspectionClients?: string;
+  introspectionClients: IntrospectionClient[];
 }
 
 /** Thrown when the environment is invalid; the message names variables, never values. */

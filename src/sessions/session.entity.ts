@@ -7,7 +7,8 @@ export type RevokeReason =
   | 'password_changed'
   | 'admin'
   | 'admin_lock'
-  | 'refresh_reuse';
+  | 'refresh_reuse'
+  | 'oauth_revoke';
 
 @Entity({ name: 'sessions' })
 export class Session {

@@ -7,10 +7,9 @@ import { Counter, Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
 import { heldBackSuffix, LogThrottle } from '../common/log-throttle';
-import { InjectConfig } from '../config/app-config.module';
-import { AppConfig } from '../config/configuration';
-import { DATABASE_URL } from '../database/database.constants';
 import { INVALIDATION_DELAY, INVALIDATION_MESSAGES, INVALIDATION_RECONNECTS } from '../metrics/metrics';
+import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
+import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 
 export const INVALIDATION_CHANNEL = 'verso_token_state';
 
@@ -76,8 +75,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
   private readonly stateHandlers: StateHandler[] = [];
 
   constructor(
-    @InjectConfig() private readonly config: AppConfig,
-    @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(VERSO_GUARD_OPTIONS) private readonly options: ResolvedVersoGuardOptions,
     @InjectMetric(INVALIDATION_MESSAGES) private readonly messages: Counter<'kind'>,
     @InjectMetric(INVALIDATION_RECONNECTS) private readonly reconnects: Counter,
     @InjectMetric(INVALIDATION_DELAY) private readonly delay: Histogram,
@@ -126,9 +124,9 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     if (this.state === 'stopped') return;
 
     const client = new Client({
-      connectionString: this.databaseUrl,
-      connectionTimeoutMillis: this.config.database.connectTimeoutMs,
-      query_timeout: this.config.database.queryTimeoutMs,
+      connectionString: this.options.databaseUrl,
+      connectionTimeoutMillis: this.options.database.connectTimeoutMs,
+      query_timeout: this.options.database.queryTimeoutMs,
       keepAlive: true,
       application_name: 'verso-invalidation',
     });
@@ -162,7 +160,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
 
   /** Probe again after the interval; each probe waits for the last, so slow probes never pile up. */
   private scheduleProbe(client: Client): void {
-    this.probeTimer = setTimeout(() => void this.probeOrFail(client), this.config.tokenCache.probeIntervalMs);
+    this.probeTimer = setTimeout(() => void this.probeOrFail(client), this.options.invalidation.probeIntervalMs);
     this.probeTimer.unref();
   }
 

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 
-import { InjectConfig } from '../config/app-config.module';
-import { AppConfig } from '../config/configuration';
+import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
+import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
+import { openTokenStateDatabase, TokenStateDatabase } from './token-state.database';
 import { SessionState, UserState } from './token-state.types';
 
 // Exported so that the query-count test can recognise these reads on the wire.
@@ -17,22 +16,25 @@ export const USER_STATE_SQL = 'SELECT token_version, role, locked_at, locked_unt
  * they run on each cache miss, so they skip the query builder.
  */
 @Injectable()
-export class TokenStateRepository {
+export class TokenStateRepository implements OnApplicationShutdown {
+  private readonly database: TokenStateDatabase;
   private readonly readDelayMs: number;
 
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectConfig() config: AppConfig,
-  ) {
+  constructor(@Inject(VERSO_GUARD_OPTIONS) options: ResolvedVersoGuardOptions) {
+    this.database = openTokenStateDatabase(options);
     // Fault injection for tests (TOKEN_STATE_READ_DELAY_MS, honoured only with
     // NODE_ENV=test): each read holds its result this long after the database
     // answered, so a revocation can commit and be announced while a read of
     // the old state is still in flight, the race that scenario 4 forces.
-    this.readDelayMs = config.tokenCache.testReadDelayMs;
+    this.readDelayMs = options.testReadDelayMs;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.database.close();
   }
 
   async findSessionState(sessionId: string): Promise<SessionState | null> {
-    const rows: Array<{ user_id: string; expires_at: Date; revoked: boolean }> = await this.dataSource.query(SESSION_STATE_SQL, [sessionId]);
+    const rows = await this.database.query<{ user_id: string; expires_at: Date; revoked: boolean }>(SESSION_STATE_SQL, [sessionId]);
     if (this.readDelayMs > 0) await sleep(this.readDelayMs);
     if (rows.length === 0) return null;
 
@@ -41,8 +43,10 @@ export class TokenStateRepository {
   }
 
   async findUserState(userId: string): Promise<UserState | null> {
-    const rows: Array<{ token_version: number; role: UserState['role']; locked_at: Date | null; locked_until: Date | null }> =
-      await this.dataSource.query(USER_STATE_SQL, [userId]);
+    const rows = await this.database.query<{ token_version: number; role: UserState['role']; locked_at: Date | null; locked_until: Date | null }>(
+      USER_STATE_SQL,
+      [userId],
+    );
     if (this.readDelayMs > 0) await sleep(this.readDelayMs);
     if (rows.length === 0) return null;
 

@@ -1,14 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
 import { heldBackSuffix, LogThrottle } from '../common/log-throttle';
-import { InjectConfig } from '../config/app-config.module';
-import { AppConfig } from '../config/configuration';
 import { CACHE_EVICTIONS, CACHE_LOOKUPS } from '../metrics/metrics';
 import { InvalidationChannelService } from './invalidation-channel.service';
+import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
+import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 import { TokenStateCache } from './token-state.cache';
 import { TokenStateRepository } from './token-state.repository';
 import {
@@ -43,24 +42,25 @@ export class TokenStateService {
   private readonly cacheEnabled: boolean;
   private readonly lookups: Record<'hit' | 'miss' | 'bypass', Counter>;
   private readonly readTimeoutMs: number;
+  private readonly dataSource: DataSource | undefined;
 
   constructor(
-    @InjectConfig() config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(VERSO_GUARD_OPTIONS) options: ResolvedVersoGuardOptions,
     private readonly repository: TokenStateRepository,
     private readonly channel: InvalidationChannelService,
     @InjectMetric(CACHE_LOOKUPS) lookups: Counter<'result'>,
     @InjectMetric(CACHE_EVICTIONS) evictions: Counter<'cause'>,
   ) {
-    const options = {
-      maxEntries: config.tokenCache.maxEntries,
-      ttlMs: config.tokenCache.ttlMs,
+    const cacheOptions = {
+      maxEntries: options.cache.maxEntries,
+      ttlMs: options.cache.ttlMs,
       onEvict: (cause: string, count: number) => evictions.labels(cause).inc(count),
     };
-    this.sessions = new TokenStateCache(options);
-    this.users = new TokenStateCache(options);
-    this.cacheEnabled = config.tokenCache.enabled && config.tokenCache.ttlMs > 0;
-    this.readTimeoutMs = config.database.queryTimeoutMs;
+    this.sessions = new TokenStateCache(cacheOptions);
+    this.users = new TokenStateCache(cacheOptions);
+    this.cacheEnabled = options.cache.enabled && options.cache.ttlMs > 0;
+    this.readTimeoutMs = options.database.queryTimeoutMs;
+    this.dataSource = options.dataSource;
     // Bound children, so the hot path does no label lookup.
     this.lookups = { hit: lookups.labels('hit'), miss: lookups.labels('miss'), bypass: lookups.labels('bypass') } as Record<
       'hit' | 'miss' | 'bypass',
@@ -112,6 +112,8 @@ export class TokenStateService {
    * comes back.
    */
   async revoke<T>(work: (manager: EntityManager) => Promise<{ result: T; revocation: Revocation }>): Promise<T> {
+    if (!this.dataSource) throw new Error('TokenStateService.revoke needs the dataSource option of VersoGuardModule');
+
     let revocation: Revocation = {};
     const result = await this.dataSource.transaction(async (manager) => {
       const outcome = await work(manager);

@@ -38,3 +38,30 @@ function required(name: string): string {
   if (!value) throw new Error(`${name} is not set: run the tests through Jest's global setup (npm test)`);
   return value;
 }
+
+export interface DatabaseRole {
+  /** The database URL with this role's credentials. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Create a login role with only what VersoGuardModule needs in verso's
+ * database: SELECT on the columns that the token state reads (and LISTEN,
+ * which needs no grant). Drop it after the database.
+ */
+export async function createGuardRole(database: TestDatabase): Promise<DatabaseRole> {
+  const name = `verso_guard_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(16).toString('hex');
+  await database.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
+  await database.query(`GRANT SELECT (id, user_id, expires_at, revoked_at) ON sessions TO ${name}`);
+  await database.query(`GRANT SELECT (id, token_version, role, locked_at, locked_until) ON users TO ${name}`);
+
+  const url = new URL(database.url);
+  url.username = name;
+  url.password = password;
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(required('VERSO_TEST_SERVER_URL'), `DROP ROLE IF EXISTS ${name}`),
+  };
+}

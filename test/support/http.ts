@@ -5,29 +5,45 @@ export interface HttpResult<Body = any> {
   body: Body;
 }
 
-export async function http<Body = any>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<HttpResult<Body>> {
+export interface HttpOptions {
+  token?: string;
+  body?: unknown;
+  /** A form-encoded body (application/x-www-form-urlencoded); a parameter given as an array is sent once per value. */
+  form?: Record<string, string | string[]>;
+  /** HTTP Basic credentials. */
+  basic?: { id: string; secret: string };
+  headers?: Record<string, string>;
+}
+
+export async function http<Body = any>(baseUrl: string, method: string, path: string, options: HttpOptions = {}): Promise<HttpResult<Body>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+  if (options.basic) headers.authorization = basicAuthorization(options.basic.id, options.basic.secret);
 
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
-  });
+  let body: string | undefined;
+  if (options.form !== undefined) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    const pairs = Object.entries(options.form).flatMap(([name, value]) => [value].flat().map((item): [string, string] => [name, item]));
+    body = new URLSearchParams(pairs).toString();
+  } else if (options.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  }
+
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
   const text = await response.text();
-  let body: unknown = text;
+  let parsed: unknown = text;
   try {
-    body = text.length > 0 ? JSON.parse(text) : undefined;
+    parsed = text.length > 0 ? JSON.parse(text) : undefined;
   } catch {
     // Not JSON: keep the text.
   }
-  return { status: response.status, headers: response.headers, body: body as Body };
+  return { status: response.status, headers: response.headers, body: parsed as Body };
+}
+
+/** An Authorization header for HTTP Basic, with both parts form-encoded first as RFC 6749 section 2.3.1 requires. */
+export function basicAuthorization(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
 export interface LoggedInUser {

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -6,6 +6,7 @@ import { Injectable, Logger } from '@nestjs/common';
 
 import { InjectConfig } from '../../config/app-config.module';
 import { AppConfig, SigningAlgorithm } from '../../config/configuration';
+import { secretKeyId } from '../../verso-guard/verification-keys';
 
 export interface VerificationKey {
   kid: string;
@@ -83,9 +84,7 @@ export class SigningKeysService {
     if (!secret) throw new Error('JWT_SECRET is required with JWT_ALGORITHM=HS256');
 
     const key = createSecretKey(Buffer.from(secret, 'utf8'));
-    // A kid derived from the secret changes when the secret does; 64 bits of
-    // a SHA-256 digest reveal nothing usable about a 32-byte secret.
-    const kid = createHash('sha256').update(secret).digest().subarray(0, 8).toString('base64url');
+    const kid = secretKeyId(secret);
     const signing: SigningKey = { kid, algorithm: 'HS256', key, signingKey: key };
     return { signing, verification: new Map([[kid, signing]]) };
   }
