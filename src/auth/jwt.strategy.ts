@@ -6,6 +6,7 @@ import { ExtractJwt, Strategy, VerifiedCallback } from 'passport-jwt';
 
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
+import { SessionActivityService } from '../sessions/session-activity.service';
 import { TokenStateService } from '../token-state/token-state.service';
 import { Principal } from '../token-state/token-state.types';
 import { SigningKeysService } from './keys/signing-keys.service';
@@ -32,6 +33,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     @InjectConfig() config: AppConfig,
     keys: SigningKeysService,
     private readonly tokenState: TokenStateService,
+    private readonly activity: SessionActivityService,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -63,7 +65,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new InvalidAccessTokenError('iat is missing');
     if (iat > Date.now() / 1000 + this.clockToleranceSeconds) throw new InvalidAccessTokenError('iat is in the future');
 
-    return this.tokenState.check({ sub, sid, ver });
+    const principal = await this.tokenState.check({ sub, sid, ver });
+    this.activity.record(sid);
+    return principal;
   }
 }
 
@@ -71,19 +75,22 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 function selectKey(keys: SigningKeysService, rawToken: string): KeyObject | InvalidAccessTokenError {
   if (!JWT_PATTERN.test(rawToken)) return new InvalidAccessTokenError('not a compact JWS');
 
-  let header: { alg?: unknown; typ?: unknown; kid?: unknown };
+  let header: { alg?: unknown; typ?: unknown; kid?: unknown; crit?: unknown };
   try {
     header = JSON.parse(Buffer.from(rawToken.slice(0, rawToken.indexOf('.')), 'base64url').toString('utf8')) as typeof header;
   } catch {
     return new InvalidAccessTokenError('header is not JSON');
   }
-  if (header === null || typeof header !== 'object') return new InvalidAccessTokenError('header is not an object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) return new InvalidAccessTokenError('header is not an object');
   if (header.alg !== keys.algorithm) return new InvalidAccessTokenError('alg is not the configured algorithm');
   // RFC 9068 section 4: reject anything but at+jwt, so an ID token or another
   // JWT signed with the same key is never taken for an access token.
   if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) {
     return new InvalidAccessTokenError('typ is not at+jwt');
   }
+  // RFC 7515 section 4.1.11: a recipient must reject extensions it does not
+  // understand, and verso understands none (jsonwebtoken ignores `crit`).
+  if (header.crit !== undefined) return new InvalidAccessTokenError('crit names extensions this service does not support');
   if (typeof header.kid !== 'string') return new InvalidAccessTokenError('kid is missing');
 
   const key = keys.findVerificationKey(header.kid);
