@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccessTokenService } from './access-token.service';
@@ -16,7 +17,7 @@ import { PasswordHasherService } from './password-hasher.service';
 import { RefreshTokenCodec } from './refresh-token.codec';
 
 @Module({
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule],
+  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, RateLimitModule],
   controllers: [AuthController, JwksController],
   providers: [
     SigningKeysService,
