@@ -11,8 +11,9 @@ export const RATE_LIMITS_METADATA = 'verso:rateLimits';
  * The limits of the public auth routes. Every attempt counts, successful or
  * not. An address is the client address Fastify resolved, which follows
  * X-Forwarded-For only from TRUSTED_PROXIES; IPv6 addresses count per /56,
- * @nestjs/throttler's default. An account is the email as sent, trimmed and
- * lower-cased, so a login limit cannot be escaped by changing address.
+ * @nestjs/throttler's default. An account is the email folded by
+ * accountKey(), so a login limit can be escaped neither by changing address
+ * nor by respelling the email.
  */
 export function buildThrottlerOptions(config: AppConfig, storage: ThrottlerStorage): ThrottlerModuleOptions {
   const { rateLimit } = config;
@@ -50,5 +51,17 @@ function routeHasLimit(context: ExecutionContext, name: RateLimitName): boolean 
 
 function accountOf(context: ExecutionContext): string | null {
   const body = context.switchToHttp().getRequest<{ body?: { email?: unknown } }>().body;
-  return typeof body?.email === 'string' ? body.email.trim().toLowerCase() : null;
+  return typeof body?.email === 'string' ? accountKey(body.email) : null;
+}
+
+/**
+ * Fold an email at least as far as PostgreSQL's lower() does when login
+ * looks the account up, so that no spelling reaching one account gets a
+ * bucket of its own. toLowerCase alone differs in two places: it turns İ
+ * into i plus a combining dot (lower() gives i) and a word-final Σ into ς
+ * (lower() gives σ). Dropping combining marks after NFKD also merges some
+ * distinct addresses (josé, jose), which only makes their limit stricter.
+ */
+export function accountKey(email: string): string {
+  return email.trim().normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/ς/g, 'σ');
 }

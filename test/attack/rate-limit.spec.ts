@@ -76,6 +76,17 @@ describe('rate limits', () => {
       expectTooManyRequests(await attemptLogin(verso.baseUrl, victim.email, victim.password));
     });
 
+    it('dotted capital I counts for the same account as i', async () => {
+      // PostgreSQL's lower() maps İ to i, so İvan finds ivan's account, while
+      // JavaScript's toLowerCase maps it to i plus a combining dot.
+      const victim = await registerAndLogin(verso.baseUrl, { email: `ivan-${Date.now()}@example.com` });
+      for (const email of [victim.email.replace('ivan', 'İvan'), victim.email.replace('ivan', 'İVAN')]) {
+        expect((await attemptLogin(verso.baseUrl, email, 'wrong password')).status).toBe(401);
+      }
+
+      expectTooManyRequests(await attemptLogin(verso.baseUrl, victim.email, victim.password));
+    });
+
     it('limit on one account leaves another alone', async () => {
       const victim = await registerAndLogin(verso.baseUrl);
       const bystander = await registerAndLogin(verso.baseUrl);
