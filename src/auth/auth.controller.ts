@@ -69,6 +69,8 @@ export class AuthController {
   }
 
   @Post('password')
+  @RateLimit('password-user')
+  @ApiTooManyRequestsResponse({ description: 'Too many password changes for this user; see Retry-After.' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiBearerAuth()

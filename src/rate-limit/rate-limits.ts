@@ -3,7 +3,7 @@ import { ThrottlerModuleOptions, ThrottlerOptions, ThrottlerStorage } from '@nes
 
 import { AppConfig } from '../config/configuration';
 
-export type RateLimitName = 'login-account' | 'login-address' | 'refresh-address' | 'register-address';
+export type RateLimitName = 'login-account' | 'login-address' | 'refresh-address' | 'register-address' | 'password-user';
 
 export const RATE_LIMITS_METADATA = 'verso:rateLimits';
 
@@ -40,6 +40,11 @@ export function buildThrottlerOptions(config: AppConfig, storage: ThrottlerStora
       }),
       limit('refresh-address', rateLimit.refreshPerAddress),
       limit('register-address', rateLimit.registerPerAddress),
+      // A stolen access token must not become a way to guess the current
+      // password, one Argon2 check per request; the login limit applies.
+      limit('password-user', rateLimit.loginPerAccount, {
+        getTracker: (request: { user?: { userId?: string } }) => request.user?.userId ?? '',
+      }),
     ],
   };
 }

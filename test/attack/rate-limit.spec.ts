@@ -104,6 +104,24 @@ describe('rate limits', () => {
       expectTooManyRequests(await http(verso.baseUrl, 'POST', '/auth/refresh', { body: { refreshToken: 'A'.repeat(70) }, headers: forwardedFor('203.0.113.7') }));
     });
 
+    it('fourth password change attempt for one user gets 429', async () => {
+      const user = await registerAndLogin(verso.baseUrl);
+      for (let i = 0; i < 3; i++) {
+        const response = await http(verso.baseUrl, 'POST', '/auth/password', {
+          token: user.accessToken,
+          body: { currentPassword: `guess ${i}`, newPassword: 'a brand new password' },
+          headers: forwardedFor(`198.51.100.${i}`),
+        });
+        expect(response.status).toBe(403);
+      }
+
+      const fourth = await http(verso.baseUrl, 'POST', '/auth/password', {
+        token: user.accessToken,
+        body: { currentPassword: user.password, newPassword: 'a brand new password' },
+      });
+      expectTooManyRequests(fourth);
+    });
+
     it('guarded routes are not limited', async () => {
       const user = await registerAndLogin(verso.baseUrl);
       const statuses = new Set<number>();
