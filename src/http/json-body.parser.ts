@@ -3,11 +3,11 @@ import { FastifyInstance } from 'fastify';
 
 /**
  * Accept request bodies only as JSON objects. Every other content type,
- * text/plain and form data included, gets Fastify's 415; a JSON array, null,
- * string or number gets 400 before validation, where an array or null would
- * otherwise pass as an empty object on routes whose fields are all optional.
- * Keys named __proto__ or constructor.prototype are rejected as invalid JSON
- * (Fastify's secure parser), so no body can reach an object's prototype.
+ * text/plain and form data included, gets Fastify's 415. A JSON array, null,
+ * string or number gets 400 here, because validation would let an array or
+ * null pass as an empty object on routes whose fields are all optional.
+ * Fastify's secure parser rejects keys named __proto__ or
+ * constructor.prototype as invalid JSON, so no body reaches a prototype.
  */
 export function acceptOnlyJsonObjectBodies(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');

@@ -10,9 +10,9 @@ import { AppConfig } from '../config/configuration';
 const REJECTION_LOG_INTERVAL_MS = 10_000;
 
 /**
- * @nestjs/throttler's guard with the answer verso gives: 429 in Nest's error
- * shape with a plain Retry-After header, and a warning that names the limit
- * and the client address, never the account.
+ * @nestjs/throttler's guard with verso's response: 429 in Nest's error shape
+ * with a plain Retry-After header, and a warning that names the limit and the
+ * client address, never the account.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -63,7 +63,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
     const ip = context.switchToHttp().getRequest<FastifyRequest>().ip;
     const earlier = entry.unlogged > 0 ? `; ${entry.unlogged} more rejection(s) since the last report` : '';
-    this.rejectionLog.warn(`Rate limit ${name} exceeded from ${ip}: answered 429${earlier}`);
+    this.rejectionLog.warn(`Rate limit ${name} exceeded from ${ip}, rejected with 429${earlier}`);
     entry.loggedAt = now;
     entry.unlogged = 0;
   }

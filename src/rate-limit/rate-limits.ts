@@ -8,8 +8,8 @@ export type RateLimitName = 'login-account' | 'login-address' | 'refresh-address
 export const RATE_LIMITS_METADATA = 'verso:rateLimits';
 
 /**
- * The limits of the public auth routes. Every attempt counts, successful or
- * not. An address is the client address Fastify resolved, which follows
+ * Build the throttler options for the auth routes. Every attempt counts,
+ * successful or not. An address is the client address Fastify resolved, which follows
  * X-Forwarded-For only from TRUSTED_PROXIES; IPv6 addresses count per /56,
  * @nestjs/throttler's default. An account is the email folded by
  * accountKey(), so a login limit can be escaped neither by changing address

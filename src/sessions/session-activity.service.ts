@@ -10,9 +10,9 @@ const FLUSH_BATCH_SIZE = 1000;
 /**
  * Records which sessions made requests and writes their last_used_at in the
  * background. The token guard only adds an id to a Set, so the check itself
- * never writes to the database; the repository touches a row at most once a
- * minute. Activity of the last interval is lost if the process dies, which
- * makes an idle timeout end at most one interval early.
+ * never writes to the database. The repository touches a row at most once a
+ * minute. If the process dies, the activity of the last interval is lost,
+ * which can end an idle timeout up to one interval early.
  */
 @Injectable()
 export class SessionActivityService implements OnApplicationBootstrap, OnApplicationShutdown {

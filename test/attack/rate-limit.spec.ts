@@ -51,7 +51,7 @@ describe('rate limits', () => {
       await verso?.close();
     });
 
-    it('fourth login for one account gets 429, even with the right password', async () => {
+    it('fourth login for one account gets 429', async () => {
       // registerAndLogin makes the first login.
       const victim = await registerAndLogin(verso.baseUrl);
       for (let i = 0; i < 2; i++) expect((await attemptLogin(verso.baseUrl, victim.email, 'wrong password')).status).toBe(401);
@@ -161,7 +161,7 @@ describe('rate limits', () => {
       await verso?.close();
     });
 
-    it('fourth login from one address gets 429 across accounts and X-Forwarded-For values', async () => {
+    it('fourth login from one address gets 429', async () => {
       for (let i = 0; i < 3; i++) {
         const response = await attemptLogin(verso.baseUrl, `nobody-${i}@example.com`, 'wrong password', forwardedFor(`198.51.100.${i}`));
         expect(response.status).toBe(401);
@@ -204,7 +204,7 @@ describe('rate limits', () => {
       expect((await attemptLogin(verso.baseUrl, 'nobody@example.com', 'wrong', forwardedFor('203.0.113.2'))).status).toBe(401);
     });
 
-    it('rightmost untrusted address counts, so a prepended value is ignored', async () => {
+    it('prepended forwarded address is ignored', async () => {
       const spoofed = (fake: string) => forwardedFor(`${fake}, 203.0.113.30`);
       for (let i = 0; i < 2; i++) expect((await attemptLogin(verso.baseUrl, 'nobody@example.com', 'wrong', spoofed(`10.0.0.${i}`))).status).toBe(401);
 

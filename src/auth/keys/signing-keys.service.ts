@@ -182,7 +182,7 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
 /** A kid goes into every token header, so it is short and needs no escaping. */
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The kids and the signing kid, for a log line; a secret never appears in it. */
+/** Describe the kids and the signing kid for a log line. No secret appears in it. */
 function describeKeySet(keys: KeySet): string {
   return `${keys.verification.size} verification key(s) [${[...keys.verification.keys()].join(', ')}], signing with kid ${keys.signing.kid}`;
 }
