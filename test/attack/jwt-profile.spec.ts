@@ -86,6 +86,20 @@ describe('JWT profile with HS256', () => {
       expectInvalidToken(await me(verso, token));
     });
 
+    it('payload swapped under the original signature', async () => {
+      const other = await registerAndLogin(verso.baseUrl);
+      const [encodedHeader, , signature] = user.accessToken.split('.');
+      const tampered = `${encodedHeader}.${encodeSegment({ ...claims, sub: other.userId, sid: other.sessionId })}.${signature}`;
+      expectInvalidToken(await me(verso, tampered));
+    });
+
+    it('one signature bit flipped', async () => {
+      const [encodedHeader, encodedPayload, signature] = user.accessToken.split('.');
+      const bytes = Buffer.from(signature, 'base64url');
+      bytes[0] ^= 1;
+      expectInvalidToken(await me(verso, `${encodedHeader}.${encodedPayload}.${bytes.toString('base64url')}`));
+    });
+
     it('HS512 signed with the configured secret', async () => {
       const token = forgeToken({ ...header, alg: 'HS512' }, claims, (input) => createHmac('sha512', secret).update(input).digest('base64url'));
       expectInvalidToken(await me(verso, token));
