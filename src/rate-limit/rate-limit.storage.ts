@@ -68,6 +68,7 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
   private readonly prefix: string;
   private fallbacksSinceLog = 0;
   private lastFailureLogAt = 0;
+  private connecting: Promise<void> | null = null;
   private closed = false;
 
   constructor(@InjectConfig() config: AppConfig) {
@@ -91,7 +92,21 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
     return this.redis !== null;
   }
 
-  async onModuleInit(): Promise<void> {
+  // Nest runs each lifecycle hook twice on this object, because it is both
+  // this provider and the value of the throttler's storage token.
+  onModuleInit(): Promise<void> {
+    this.connecting ??= this.connect();
+    return this.connecting;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.memory.onApplicationShutdown();
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+
+  private async connect(): Promise<void> {
     if (!this.redis) return;
     try {
       await this.redis.connect();
@@ -100,14 +115,6 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
       // ioredis keeps reconnecting in the background.
       this.reportFailure(error as Error);
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    // Nest calls this twice: for this provider and for the throttler's storage token, which is the same object.
-    if (this.closed) return;
-    this.closed = true;
-    this.memory.onApplicationShutdown();
-    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {

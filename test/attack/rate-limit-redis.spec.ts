@@ -92,4 +92,9 @@ describeWithRedis('rate limits shared through Redis', () => {
   it('logs that limits are shared', () => {
     expect(first.output()).toContain('Rate limits are shared through Redis');
   });
+
+  it('logs no Redis failure', () => {
+    expect(first.output()).not.toContain('Redis for rate limits failed');
+    expect(second.output()).not.toContain('Redis for rate limits failed');
+  });
 });
