@@ -62,7 +62,8 @@ const environmentSchema = z
     REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     SESSION_TTL_SECONDS: seconds(30 * 24 * 3600),
     SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 24 * 3600),
-    SESSION_CLEANUP_INTERVAL_SECONDS: seconds(3600),
+    // A timer fires at once for a delay above 2^31 - 1 ms (about 24.8 days), so the interval is capped at a day.
+    SESSION_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
     SESSION_RETENTION_SECONDS: seconds(7 * 24 * 3600),
 
     TOKEN_CACHE_ENABLED: bool.default(true),

@@ -40,6 +40,10 @@ describe('configuration of the security settings', () => {
     expect(configError({ BODY_LIMIT_BYTES: String(20 * 1024 * 1024) })).toBe('Invalid configuration: BODY_LIMIT_BYTES must be at most 10485760');
   });
 
+  it('SESSION_CLEANUP_INTERVAL_SECONDS above a day fails', () => {
+    expect(configError({ SESSION_CLEANUP_INTERVAL_SECONDS: '3000000' })).toBe('Invalid configuration: SESSION_CLEANUP_INTERVAL_SECONDS must be at most 86400');
+  });
+
   it('defaults keep rate limits on and CORS off', () => {
     const config = loadConfig(base);
     expect(config.rateLimit).toEqual({
