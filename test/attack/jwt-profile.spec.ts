@@ -173,6 +173,18 @@ describe('JWT profile with HS256', () => {
     it('exp as a string', async () => {
       expectInvalidToken(await me(verso, withClaims({ exp: String(nowSeconds() + 600) })));
     });
+
+    it.each([
+      ['iat', 'a string', () => String(nowSeconds())],
+      ['nbf', 'a string', () => String(nowSeconds() - 10)],
+      ['sub', 'a number', () => 1],
+      ['jti', 'a number', () => 1],
+      ['jti', 'empty', () => ''],
+      ['aud', 'a number', () => 1],
+      ['iss', 'an array', () => ['verso']],
+    ])('%s as %s', async (name, _kind, value) => {
+      expectInvalidToken(await me(verso, withClaims({ [name]: value() })));
+    });
   });
 
   describe('attacker variants get 401', () => {
