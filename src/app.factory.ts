@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorsFilter } from './common/errors.filter';
 import { AppConfig } from './config/configuration';
+import { acceptOnlyJsonObjectBodies } from './http/json-body.parser';
 
 /**
  * Build the HTTP application: Fastify, because the adapter costs more than the
@@ -22,11 +23,20 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     routerOptions: { maxParamLength: 200 },
   });
+  // Nest's own body parsers are off, because they accept any JSON value and form data.
+  acceptOnlyJsonObjectBodies(adapter.getInstance());
 
   // Start-up lines are buffered until pino takes over, so every line has one format.
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+    // Throw instead of exiting, so main.ts can stop an embedded PostgreSQL and
+    // tests can assert on a failed start.
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // Not SIGHUP, which reloads the signing keys instead of stopping the process.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
   await app.register(helmet, {
     // Swagger UI at /docs loads its own script and styles from this origin.
@@ -40,7 +50,13 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     },
   });
   if (config.http.corsOrigins.length > 0) {
-    app.enableCors({ origin: config.http.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type'], maxAge: 600 });
+    app.enableCors({
+      origin: config.http.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      // Browser clients need these to back off after a 429 and to read a 401's challenge.
+      exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+      maxAge: 600,
+    });
   }
 
   app.useGlobalPipes(

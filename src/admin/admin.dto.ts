@@ -1,12 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+// Text without control characters (tab and line breaks allowed) and without
+// unpaired surrogates: PostgreSQL rejects NUL in text and a lone \ud800 in
+// jsonb, where the audit event keeps the reason.
+const PLAIN_TEXT = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ud800-\udfff]*$/u;
 
 export class LockUserDto {
   @ApiProperty({ example: 'Suspicious activity', maxLength: 500 })
   @IsString()
   @MinLength(1)
   @MaxLength(500)
+  @Matches(PLAIN_TEXT, { message: 'reason must be plain text without control characters' })
   reason: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the lock ends by itself; omit for a lock until unlocked.' })

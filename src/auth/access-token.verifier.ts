@@ -98,19 +98,22 @@ export class AccessTokenVerifier {
   async selectKey(token: string): Promise<KeyObject> {
     if (!JWT_PATTERN.test(token)) throw new InvalidAccessTokenError('not a compact JWS');
 
-    let header: { alg?: unknown; typ?: unknown; kid?: unknown };
+    let header: { alg?: unknown; typ?: unknown; kid?: unknown; crit?: unknown };
     try {
       header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as typeof header;
     } catch {
       throw new InvalidAccessTokenError('header is not JSON');
     }
-    if (header === null || typeof header !== 'object') throw new InvalidAccessTokenError('header is not an object');
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new InvalidAccessTokenError('header is not an object');
     if (header.alg !== this.keys.algorithm) throw new InvalidAccessTokenError('alg is not the configured algorithm');
     // RFC 9068 section 4: reject anything but at+jwt, so an ID token or another
     // JWT signed with the same key is never taken for an access token.
     if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) {
       throw new InvalidAccessTokenError('typ is not at+jwt');
     }
+    // RFC 7515 section 4.1.11: a recipient must reject extensions it does not
+    // understand, and verso understands none (jsonwebtoken ignores `crit`).
+    if (header.crit !== undefined) throw new InvalidAccessTokenError('crit names extensions this service does not support');
     if (typeof header.kid !== 'string') throw new InvalidAccessTokenError('kid is missing');
 
     const key = await this.keys.findVerificationKey(header.kid);

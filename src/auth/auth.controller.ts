@@ -1,6 +1,17 @@
 import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { Principal } from '../token-state/token-state.types';
 import { AuthService } from './auth.service';
 import { CurrentPrincipal, Public } from './auth.decorators';
@@ -16,6 +27,8 @@ export class AuthController {
 
   @Public()
   @Post('register')
+  @RateLimit('register-address')
+  @ApiTooManyRequestsResponse({ description: 'Too many registrations from this address; see Retry-After.' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiConflictResponse({ description: 'The email is taken.' })
   register(@Body() dto: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
@@ -24,6 +37,8 @@ export class AuthController {
 
   @Public()
   @Post('login')
+  @RateLimit('login-address', 'login-account')
+  @ApiTooManyRequestsResponse({ description: 'Too many attempts for this account or from this address; see Retry-After.' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: TokenResponseDto })
@@ -35,6 +50,8 @@ export class AuthController {
 
   @Public()
   @Post('refresh')
+  @RateLimit('refresh-address')
+  @ApiTooManyRequestsResponse({ description: 'Too many refreshes from this address; see Retry-After.' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ type: TokenResponseDto })
@@ -52,6 +69,8 @@ export class AuthController {
   }
 
   @Post('password')
+  @RateLimit('password-user')
+  @ApiTooManyRequestsResponse({ description: 'Too many password changes for this user; see Retry-After.' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiBearerAuth()

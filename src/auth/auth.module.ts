@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { DATABASE_URL } from '../database/database.constants';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { SessionActivityService } from '../sessions/session-activity.service';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { VersoGuardModule } from '../verso-guard/verso-guard.module';
@@ -25,9 +27,15 @@ import { RefreshTokenCodec } from './refresh-token.codec';
  * and its DataSource carries the state reads and the revoking writes.
  */
 const guardModule = VersoGuardModule.forRootAsync({
-  imports: [KeysModule],
-  inject: [APP_CONFIG, DATABASE_URL, SigningKeysService, getDataSourceToken()],
-  useFactory: (config: AppConfig, databaseUrl: string, keys: SigningKeysService, dataSource: DataSource): VersoGuardOptions => ({
+  imports: [KeysModule, SessionsModule],
+  inject: [APP_CONFIG, DATABASE_URL, SigningKeysService, getDataSourceToken(), SessionActivityService],
+  useFactory: (
+    config: AppConfig,
+    databaseUrl: string,
+    keys: SigningKeysService,
+    dataSource: DataSource,
+    activity: SessionActivityService,
+  ): VersoGuardOptions => ({
     databaseUrl,
     dataSource,
     database: { connectTimeoutMs: config.database.connectTimeoutMs, queryTimeoutMs: config.database.queryTimeoutMs },
@@ -38,12 +46,14 @@ const guardModule = VersoGuardModule.forRootAsync({
     keySource: keys,
     cache: { enabled: config.tokenCache.enabled, ttlMs: config.tokenCache.ttlMs, maxEntries: config.tokenCache.maxEntries },
     invalidation: { probeIntervalMs: config.tokenCache.probeIntervalMs },
+    // Only a Set insert: a timer writes last_used_at, off the request path.
+    onTokenAccepted: (principal) => activity.record(principal.sessionId),
     testReadDelayMs: config.tokenCache.testReadDelayMs,
   }),
 });
 
 @Module({
-  imports: [JwtModule.register({}), KeysModule, guardModule, UsersModule, SessionsModule],
+  imports: [JwtModule.register({}), KeysModule, guardModule, UsersModule, SessionsModule, RateLimitModule],
   controllers: [AuthController, JwksController],
   providers: [AccessTokenService, RefreshTokenCodec, PasswordHasherService, AuthService],
   exports: [KeysModule, RefreshTokenCodec],

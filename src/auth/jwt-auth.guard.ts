@@ -5,14 +5,17 @@ import {
   HttpStatus,
   Injectable,
   Logger,
+  Optional,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 
+import { AuditRepository } from '../audit/audit.repository';
 import { GUARD_DECISIONS } from '../metrics/metrics';
 import { Principal, TokenRejectedError, TokenStateUnavailableError } from '../token-state/token-state.types';
 import { UserRole } from '../users/user.entity';
@@ -21,6 +24,9 @@ import { InvalidAccessTokenError } from './access-token.verifier';
 import { ACCESS_TOKEN_STRATEGY } from './jwt.strategy';
 
 const RETRY_AFTER_SECONDS = '2';
+// One admin_denied audit event per user and minute at most, so a client
+// hammering admin routes cannot turn each request into a database write.
+const DENIED_AUDIT_INTERVAL_MS = 60_000;
 
 type Outcome = 'allowed' | 'invalid_token' | 'revoked' | 'forbidden' | 'unavailable';
 
@@ -33,10 +39,13 @@ type Outcome = 'allowed' | 'invalid_token' | 'revoked' | 'forbidden' | 'unavaila
 export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
   private readonly logger = new Logger(JwtAuthGuard.name);
   private readonly decisions: Record<Outcome, Counter>;
+  private readonly recentlyAuditedDenials = new LRUCache<string, true>({ max: 10_000, ttl: DENIED_AUDIT_INTERVAL_MS });
 
   constructor(
     private readonly reflector: Reflector,
     @InjectMetric(GUARD_DECISIONS) decisions: Counter<'outcome'>,
+    // Absent in other services that import VersoGuardModule: they keep no audit trail.
+    @Optional() private readonly audit?: AuditRepository,
   ) {
     super();
     const outcomes: Outcome[] = ['allowed', 'invalid_token', 'revoked', 'forbidden', 'unavailable'];
@@ -55,13 +64,35 @@ export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
       if (request.user.role !== requiredRole) {
         this.decisions.forbidden.inc();
         // routeOptions is Fastify's; services on Express that import VersoGuardModule have only the URL.
-        this.logger.warn(`Denied ${request.method} ${request.routeOptions?.url ?? request.url} to user ${request.user.userId}: role ${requiredRole} required`);
+        const route = `${request.method} ${request.routeOptions?.url ?? request.url}`;
+        this.logger.warn(`Denied ${route} to user ${request.user.userId}: role ${requiredRole} required`);
+        this.auditDenial(request, route, requiredRole);
         throw new ForbiddenException(`This route requires the ${requiredRole} role.`);
       }
     }
 
     this.decisions.allowed.inc();
     return true;
+  }
+
+  /** Record the denial without awaiting it: the 403 does not wait for the write, and a failed write is only logged. */
+  private auditDenial(request: FastifyRequest & { user: Principal }, route: string, requiredRole: UserRole): void {
+    const { userId, sessionId } = request.user;
+    if (!this.audit || this.recentlyAuditedDenials.has(userId)) return;
+    this.recentlyAuditedDenials.set(userId, true);
+
+    const userAgent = request.headers['user-agent'];
+    this.audit
+      .record(null, {
+        type: 'admin_denied',
+        userId,
+        actorId: userId,
+        sessionId,
+        ip: request.ip || null,
+        userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+        details: { route, requiredRole },
+      })
+      .catch((error: Error) => this.logger.warn(`Recording the denial for user ${userId} failed: ${error.message}`));
   }
 
   override handleRequest<T>(error: unknown, principal: T, _info: unknown, context: ExecutionContext): T {

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 
 import { Principal } from '../token-state/token-state.types';
+import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
+import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 import { AccessTokenVerifier } from './access-token.verifier';
 
 export { InvalidAccessTokenError } from './access-token.verifier';
@@ -21,7 +23,12 @@ type KeyCallback = (error: Error | null, key?: string) => void;
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
-  constructor(private readonly verifier: AccessTokenVerifier) {
+  private readonly onTokenAccepted: ((principal: Principal) => void) | undefined;
+
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    @Inject(VERSO_GUARD_OPTIONS) options: ResolvedVersoGuardOptions,
+  ) {
     const { algorithms, issuer, audience, ...jsonWebTokenOptions } = verifier.verifyOptions;
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -38,10 +45,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEG
       ignoreExpiration: false,
       jsonWebTokenOptions,
     });
+    this.onTokenAccepted = options.onTokenAccepted;
   }
 
   async validate(payload: Record<string, unknown>): Promise<Principal> {
     const { principal } = await this.verifier.checkPayload(payload);
+    this.onTokenAccepted?.(principal);
     return principal;
   }
 }

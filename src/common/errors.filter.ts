@@ -47,12 +47,20 @@ export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter
   private readonly outageLogThrottle = new LogThrottle(10_000);
 
   override catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (exception instanceof HttpException) {
+      // Nest turns Fastify's own 4xx errors (body too large, unsupported media
+      // type) into an HttpException with a bare message and no `error` field.
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      if (typeof response === 'string') {
+        void reply.status(status).send({ statusCode: status, message: response, error: STATUS_CODES[status] });
+        return;
+      }
       super.catch(exception, host);
       return;
     }
 
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const clientStatus = fastifyClientStatus(exception);
     if (clientStatus !== null) {
       void reply.status(clientStatus).send({ statusCode: clientStatus, message: (exception as Error).message, error: STATUS_CODES[clientStatus] });

@@ -73,10 +73,21 @@ const environmentSchema = z
     EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
     EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
 
-    JWT_ALGORITHM: z.enum(ALGORITHMS).default('HS256'),
+    JWT_ALGORITHM: z
+      .string()
+      .default('HS256')
+      // jsonwebtoken 9, which @nestjs/jwt and passport-jwt use, cannot verify
+      // EdDSA, so offering it would mint tokens that no guard accepts.
+      .refine((value) => value !== 'EdDSA', {
+        message: 'EdDSA is not supported, because jsonwebtoken cannot verify it; use ES256 or RS256',
+        abort: true,
+      })
+      .pipe(z.enum(ALGORITHMS)),
     JWT_SECRET: z.string().optional(),
     JWT_KEYS_DIR: z.string().min(1).optional(),
     JWT_KEYS: z.string().min(1).optional(),
+    // 0 turns the periodic re-read off; SIGHUP reloads the keys either way.
+    JWT_KEYS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(0),
     JWT_ISSUER: z.string().min(1).default('verso'),
     JWT_AUDIENCE: z.string().min(1).default('verso-api'),
     JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
@@ -86,7 +97,8 @@ const environmentSchema = z
     REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     SESSION_TTL_SECONDS: seconds(30 * 24 * 3600),
     SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 24 * 3600),
-    SESSION_CLEANUP_INTERVAL_SECONDS: seconds(3600),
+    // A timer fires at once for a delay above 2^31 - 1 ms (about 24.8 days), so the interval is capped at a day.
+    SESSION_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
     SESSION_RETENTION_SECONDS: seconds(7 * 24 * 3600),
 
     TOKEN_CACHE_ENABLED: bool.default(true),
@@ -104,6 +116,7 @@ const environmentSchema = z
     CORS_ORIGINS: list.default([]),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('verso:rate-limit:'),
     RATE_LIMIT_ENABLED: bool.default(true),
     RATE_LIMIT_LOGIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
     RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
@@ -168,6 +181,7 @@ export interface AppConfig {
     secret?: string;
     keysDir?: string;
     keys?: string;
+    keysReloadIntervalMs: number;
     issuer: string;
     audience: string;
     clockToleranceSeconds: number;
@@ -197,6 +211,7 @@ export interface AppConfig {
   rateLimit: {
     enabled: boolean;
     redisUrl?: string;
+    redisPrefix: string;
     windowSeconds: number;
     loginPerAccount: number;
     loginPerAddress: number;
@@ -250,6 +265,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       secret: env.JWT_SECRET,
       keysDir: env.JWT_KEYS_DIR,
       keys: env.JWT_KEYS,
+      keysReloadIntervalMs: env.JWT_KEYS_RELOAD_INTERVAL_MS,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
@@ -278,6 +294,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,
       redisUrl: env.REDIS_URL,
+      redisPrefix: env.RATE_LIMIT_REDIS_PREFIX,
       windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
       loginPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
       loginPerAddress: env.RATE_LIMIT_LOGIN_PER_ADDRESS,

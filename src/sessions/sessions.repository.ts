@@ -205,15 +205,19 @@ export class SessionsRepository {
     );
   }
 
-  /** Delete sessions that expired or were revoked longer ago than the retention; returns the count. */
-  async deleteStale(retentionSeconds: number): Promise<number> {
+  /**
+   * Delete sessions that ended longer ago than the retention: by their
+   * absolute expiry, by idle timeout, or by revocation. Returns the count.
+   */
+  async deleteStale(retentionSeconds: number, idleTimeoutSeconds: number): Promise<number> {
     const rows = await queryRows<{ id: string }>(
       this.sessions,
       `DELETE FROM sessions
         WHERE expires_at < now() - make_interval(secs => $1)
            OR revoked_at < now() - make_interval(secs => $1)
+           OR last_used_at < now() - make_interval(secs => $1 + $2)
         RETURNING id`,
-      [retentionSeconds],
+      [retentionSeconds, idleTimeoutSeconds],
     );
     return rows.length;
   }

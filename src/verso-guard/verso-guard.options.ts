@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 
 import type { SigningAlgorithm } from '../config/configuration';
+import type { Principal } from '../token-state/token-state.types';
 import type { VerificationKeySource } from './verification-keys';
 
 export const VERSO_GUARD_OPTIONS = Symbol('VERSO_GUARD_OPTIONS');
@@ -61,6 +62,12 @@ export interface VersoGuardOptions {
   globalGuard?: boolean;
 
   /**
+   * Called after the guard accepts a token, on the request path, so it must
+   * be cheap and must not throw. verso records session activity here.
+   */
+  onTokenAccepted?: (principal: Principal) => void;
+
+  /**
    * Fault injection for tests: each state read holds its result this long
    * after the database answered, to force a read to race a revocation.
    * verso sets it only with NODE_ENV=test; leave it out anywhere else.
@@ -83,6 +90,7 @@ export interface ResolvedVersoGuardOptions {
   cache: { enabled: boolean; ttlMs: number; maxEntries: number };
   invalidation: { probeIntervalMs: number };
   dataSource?: DataSource;
+  onTokenAccepted?: (principal: Principal) => void;
   testReadDelayMs: number;
 }
 
@@ -129,6 +137,7 @@ export function resolveVersoGuardOptions(options: VersoGuardOptions): ResolvedVe
     },
     invalidation: { probeIntervalMs: options.invalidation?.probeIntervalMs ?? 5000 },
     dataSource: options.dataSource,
+    onTokenAccepted: options.onTokenAccepted,
     testReadDelayMs: options.testReadDelayMs ?? 0,
   };
 }

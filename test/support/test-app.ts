@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { register } from 'prom-client';
 
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/configuration';
@@ -34,6 +35,10 @@ export function testEnvironment(databaseUrl: string, overrides: Record<string, s
 /** Start verso in this process on a free loopback port. */
 export async function startTestApp(databaseUrl: string, overrides: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig(testEnvironment(databaseUrl, overrides));
+  // prom-client's default registry is global to the process and refuses a
+  // second metric of one name, so a second app in one test file would not
+  // start. Metrics of an app started earlier keep counting, unregistered.
+  register.clear();
   const app = await createApp(config, databaseUrl);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

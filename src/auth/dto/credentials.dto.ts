@@ -8,11 +8,19 @@ export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 export const EMAIL_MAX_LENGTH = 254;
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+// A UTF-16 surrogate without its pair, which JSON allows as an escape (\ud800).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Trim an email and replace lone surrogates with U+FFFD: validator's isEmail
+ * passes the value to encodeURI, which throws on them and turned such a
+ * request into a 500.
+ */
+const normalizeEmail = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd').trim() : value);
 
 export class CredentialsDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: EMAIL_MAX_LENGTH })
-  @Transform(trim)
+  @Transform(normalizeEmail)
   @IsString()
   @MaxLength(EMAIL_MAX_LENGTH)
   @IsEmail({}, { message: 'email must be a valid email address' })
@@ -30,7 +38,7 @@ export class RegisterDto extends CredentialsDto {}
 /** Login accepts any stored password, so only the upper bound applies. */
 export class LoginDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: EMAIL_MAX_LENGTH })
-  @Transform(trim)
+  @Transform(normalizeEmail)
   @IsString()
   @MaxLength(EMAIL_MAX_LENGTH)
   @IsEmail({}, { message: 'email must be a valid email address' })

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'n
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
 import { InjectConfig } from '../../config/app-config.module';
 import { AppConfig, SigningAlgorithm } from '../../config/configuration';
@@ -34,15 +34,38 @@ interface KeySet {
  * `<kid>.pub.pem` public key only verifies, which keeps a retired key's tokens
  * valid until they expire. The private key whose kid sorts last signs, so
  * date-named files rotate in order. Deleting a file retires its key at the
- * next reload.
+ * next reload: on SIGHUP, and every JWT_KEYS_RELOAD_INTERVAL_MS when set.
+ * JWT_KEYS and JWT_SECRET come from the environment, which a running process
+ * cannot change, so a reload rereads only the directory.
  */
 @Injectable()
-export class SigningKeysService {
+export class SigningKeysService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SigningKeysService.name);
   private keys: KeySet;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private readonly onSighup = () => this.reload();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
     this.keys = this.load();
+  }
+
+  onApplicationBootstrap(): void {
+    this.logger.log(`Keys loaded: ${describeKeySet(this.keys)}`);
+    if (!this.config.jwt.keysDir || this.config.jwt.algorithm === 'HS256') return;
+
+    // A listener also stops Node's default reaction to SIGHUP, which is to exit.
+    process.on('SIGHUP', this.onSighup);
+    const interval = this.config.jwt.keysReloadIntervalMs;
+    if (interval > 0) {
+      this.reloadTimer = setInterval(() => this.reload(), interval);
+      this.reloadTimer.unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    process.off('SIGHUP', this.onSighup);
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    this.reloadTimer = null;
   }
 
   get signingKey(): SigningKey {
@@ -61,14 +84,26 @@ export class SigningKeysService {
     return [...this.keys.verification.values()];
   }
 
-  /** Reread the key files; a broken key set keeps the previous one in force. */
-  reload(): void {
+  /**
+   * Reread the key files; a broken key set keeps the previous one in force.
+   * Returns whether the key set changed.
+   */
+  reload(): boolean {
+    let next: KeySet;
     try {
-      this.keys = this.load();
-      this.logger.log(`Loaded ${this.keys.verification.size} verification key(s); signing with kid ${this.keys.signing.kid}`);
+      next = this.load();
     } catch (error) {
       this.logger.error(`Key reload failed, keeping the previous keys: ${(error as Error).message}`);
+      return false;
     }
+
+    const before = describeKeySet(this.keys);
+    this.keys = next;
+    const after = describeKeySet(next);
+    if (after === before) return false;
+
+    this.logger.log(`Keys reloaded: ${after}`);
+    return true;
   }
 
   private load(): KeySet {
@@ -124,6 +159,10 @@ export class SigningKeysService {
     let signing: SigningKey | undefined;
 
     for (const { kid, isPublic, pem } of pems) {
+      if (!KID_PATTERN.test(kid)) throw new Error(`Key id ${JSON.stringify(kid.slice(0, 80))} must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
+      // Two files for one kid (a.pem and a.pub.pem) would leave it unclear which one verifies.
+      if (verification.has(kid)) throw new Error(`Key id ${kid} appears twice`);
+
       const privateKey = isPublic ? undefined : createPrivateKey(pem);
       const publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(pem);
       assertKeyFits(kid, publicKey, algorithm);
@@ -137,6 +176,14 @@ export class SigningKeysService {
     if (!signing) throw new Error(`No private key found for JWT_ALGORITHM=${algorithm}`);
     return { signing, verification };
   }
+}
+
+/** A kid goes into every token header, so it is short and needs no escaping. */
+const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Describe the kids and the signing kid for a log line. No secret appears in it. */
+function describeKeySet(keys: KeySet): string {
+  return `${keys.verification.size} verification key(s) [${[...keys.verification.keys()].join(', ')}], signing with kid ${keys.signing.kid}`;
 }
 
 function assertKeyFits(kid: string, key: KeyObject, algorithm: SigningAlgorithm): void {
