@@ -23,8 +23,9 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
     routerOptions: { maxParamLength: 200 },
   });
-  // Nest's own body parsers are off, because they accept any JSON value and form data.
-  acceptOnlyJsonObjectBodies(adapter.getInstance());
+  // Nest's own body parsers are off, because they accept any JSON value and
+  // form data everywhere; RFC 7662 and RFC 7009 require form data on /oauth/.
+  acceptOnlyJsonObjectBodies(adapter.getInstance(), ['/oauth/']);
 
   // Start-up lines are buffered until pino takes over, so every line has one format.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, {

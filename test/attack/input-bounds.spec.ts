@@ -72,7 +72,15 @@ describe('input bounds', () => {
       expect(response).toEqual({ status: 400, body: badRequest('The request body is empty; send a JSON object, or no Content-Type header.') });
     });
 
-    it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['multipart/form-data; boundary=x'], ['application/xml']])(
+    it('form data outside /oauth/ gets 415', async () => {
+      const response = await post(verso, '/auth/login', 'email=a@example.com&password=x', { 'content-type': 'application/x-www-form-urlencoded' });
+      expect(response).toEqual({
+        status: 415,
+        body: { statusCode: 415, message: 'This route accepts only application/json bodies.', error: 'Unsupported Media Type' },
+      });
+    });
+
+    it.each([['text/plain'], ['multipart/form-data; boundary=x'], ['application/xml']])(
       'content type %s gets 415',
       async (contentType) => {
         const response = await post(verso, '/auth/login', 'email=a@example.com&password=x', { 'content-type': contentType });
