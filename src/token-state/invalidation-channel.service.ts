@@ -28,6 +28,18 @@ interface InvalidationMessage {
   p?: string;
 }
 
+/**
+ * Queue invalidation messages for the keys inside the transaction of
+ * `manager`, as sender `senderId`. Exported for writers that run no channel
+ * of their own, such as the operator CLI.
+ */
+export async function publishInvalidation(manager: EntityManager, senderId: string, keys: string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
+    const message: InvalidationMessage = { i: senderId, t: Date.now(), k: keys.slice(start, start + KEYS_PER_MESSAGE) };
+    await manager.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
+  }
+}
+
 export type ChannelState = 'connecting' | 'up' | 'down' | 'stopped';
 
 type InvalidationHandler = (keys: string[]) => void;
@@ -99,11 +111,8 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
    * Queue invalidation messages for the keys inside the caller's transaction.
    * PostgreSQL delivers them to every listener when, and only if, it commits.
    */
-  async publish(manager: EntityManager, keys: string[]): Promise<void> {
-    for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
-      const message: InvalidationMessage = { i: this.instanceId, t: Date.now(), k: keys.slice(start, start + KEYS_PER_MESSAGE) };
-      await manager.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
-    }
+  publish(manager: EntityManager, keys: string[]): Promise<void> {
+    return publishInvalidation(manager, this.instanceId, keys);
   }
 
   private async connect(): Promise<void> {
