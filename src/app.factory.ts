@@ -26,7 +26,10 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   // Start-up lines are buffered until pino takes over, so every line has one format.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts handles SIGINT and SIGTERM itself and
+  // calls app.close(), which runs the shutdown hooks. Nest's own handler
+  // re-raises the signal once the app is closed, which kills the process
+  // before main.ts has stopped the embedded PostgreSQL.
 
   await app.register(helmet, {
     // Swagger UI at /docs loads its own script and styles from this origin.
