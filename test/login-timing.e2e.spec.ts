@@ -1,0 +1,84 @@
+import { createTestDatabase, TestDatabase } from './support/database';
+import { http, HttpResult, registerAndLogin } from './support/http';
+import { INVALID_CREDENTIALS } from './support/responses';
+import { startTestApp, TestApp } from './support/test-app';
+
+// Interleaved samples per case, after a warm-up: enough for a stable median
+// on a shared machine, few enough to keep the file near two seconds.
+const SAMPLES = 15;
+const WARM_UP = 3;
+// Medians may differ by at most 20 %.
+const MAX_RATIO = 1.2;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Login with an unknown email and with a known email and a wrong password
+ * must be indistinguishable: same status, same body, same time. The time
+ * only matches with the real Argon2 cost, so this file uses the defaults
+ * instead of the cheap parameters of the other tests.
+ */
+describe('failed login for an unknown email and a wrong password', () => {
+  let database: TestDatabase;
+  let verso: TestApp;
+  let email: string;
+
+  const attempt = async (loginEmail: string): Promise<{ response: HttpResult; ms: number }> => {
+    const started = process.hrtime.bigint();
+    const response = await http(verso.baseUrl, 'POST', '/auth/login', { body: { email: loginEmail, password: 'not the password' } });
+    return { response, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // The configuration defaults: 19 MiB, two passes, one lane.
+    verso = await startTestApp(database.url, { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', ARGON2_PARALLELISM: '1' });
+    ({ email } = await registerAndLogin(verso.baseUrl));
+  });
+
+  afterAll(async () => {
+    await verso?.close();
+    await database?.drop();
+  });
+
+  it('use the default Argon2 parameters', () => {
+    expect(verso.config.argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  });
+
+  it('return the same status and body', async () => {
+    const unknown = await attempt('nobody@example.com');
+    const wrong = await attempt(email);
+
+    expect(unknown.response.status).toBe(401);
+    expect(wrong.response.status).toBe(401);
+    expect(unknown.response.body).toEqual(INVALID_CREDENTIALS);
+    expect(wrong.response.body).toEqual(INVALID_CREDENTIALS);
+  });
+
+  it('take the same time within 20 %', async () => {
+    for (let index = 0; index < WARM_UP; index++) {
+      await attempt('nobody@example.com');
+      await attempt(email);
+    }
+
+    // Alternating the order keeps drifts in machine load from favouring one case.
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    for (let index = 0; index < SAMPLES; index++) {
+      if (index % 2 === 0) {
+        unknown.push((await attempt('nobody@example.com')).ms);
+        wrong.push((await attempt(email)).ms);
+      } else {
+        wrong.push((await attempt(email)).ms);
+        unknown.push((await attempt('nobody@example.com')).ms);
+      }
+    }
+
+    const [fast, slow] = [median(unknown), median(wrong)].sort((a, b) => a - b);
+    expect(slow / fast).toBeLessThanOrEqual(MAX_RATIO);
+  });
+});
