@@ -36,7 +36,7 @@ describe('admin routes', () => {
     ['POST', '/admin/users/:userId/revoke-tokens', undefined],
     ['DELETE', '/admin/sessions/:sessionId', undefined],
   ];
-  const fill = (route: string, userId = randomUUID(), sessionId = randomUUID()) => route.replace(':userId', userId).replace(':sessionId', sessionId);
+  const fill = (route: string, userId: string = randomUUID(), sessionId: string = randomUUID()) => route.replace(':userId', userId).replace(':sessionId', sessionId);
 
   describe('access', () => {
     it.each(ADMIN_ROUTES)('%s %s returns 403 for a non-admin', async (method, route, body) => {

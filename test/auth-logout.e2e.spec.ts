@@ -12,7 +12,7 @@ describe('POST /auth/logout', () => {
   const me = (token: string) => http(verso.baseUrl, 'GET', '/auth/me', { token });
   const refresh = (refreshToken: string) => http(verso.baseUrl, 'POST', '/auth/refresh', { body: { refreshToken } });
 
-  /** One user logged in on two devices, A and B, with both tokens used once so they are cached. */
+  /** Log one user in on two devices, A and B, and use both access tokens once so they are cached. */
   async function twoDevices(): Promise<{ a: LoggedInUser; b: LoggedInUser }> {
     const a = await registerAndLogin(verso.baseUrl);
     const b = { ...a, ...(await login(verso.baseUrl, a.email, a.password)) };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runCli } from './support/cli';
+import { statusWithin } from './support/eventually';
 import { http, registerAndLogin } from './support/http';
 import { freePort } from './support/ports';
 import { startServerProcess } from './support/server-process';
@@ -58,12 +59,8 @@ describe('operator CLI on the embedded PostgreSQL', () => {
         stderr: `Using the embedded PostgreSQL that is running in ${dataDir}.\n`,
       });
       // The NOTIFY reaches the server within milliseconds; allow a second on a busy machine.
-      let status = 0;
-      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-        status = (await http(server.baseUrl, 'GET', `/admin/users/${user.userId}`, { token: user.accessToken })).status;
-      }
-      expect(status).toBe(200);
+      const getSelf = async () => (await http(server.baseUrl, 'GET', `/admin/users/${user.userId}`, { token: user.accessToken })).status;
+      expect(await statusWithin(1000, getSelf, 200)).toBe(200);
     } finally {
       await server.stop();
     }

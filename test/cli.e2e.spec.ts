@@ -1,6 +1,7 @@
 import { readUserState } from './support/accounts';
 import { runCli } from './support/cli';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { statusWithin } from './support/eventually';
 import { http, registerAndLogin } from './support/http';
 import { ADMIN_REQUIRED } from './support/responses';
 import { startServerProcess, ServerProcess } from './support/server-process';
@@ -9,16 +10,6 @@ import { testEnvironment } from './support/test-app';
 // Far above the invalidation bound, far below the cache TTL: a role change
 // seen within it was evicted by the NOTIFY, not by the entry expiring.
 const EVICTION_WAIT_MS = 1000;
-
-async function statusWithin(deadlineMs: number, request: () => Promise<number>, expected: number): Promise<number> {
-  const deadline = Date.now() + deadlineMs;
-  let status = await request();
-  while (status !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    status = await request();
-  }
-  return status;
-}
 
 describe('operator CLI against DATABASE_URL', () => {
   let database: TestDatabase;

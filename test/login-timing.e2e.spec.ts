@@ -66,9 +66,9 @@ describe('failed login for an unknown email and a wrong password', () => {
     }
 
     // Each pair runs back to back, in alternating order, and is compared as
-    // a ratio: a burst of load from other processes then slows both halves
-    // of a pair, where a ratio of two separate medians would take it as a
-    // difference between the cases.
+    // a ratio. A burst of load from other processes then slows both halves
+    // of a pair, whereas two separate medians would show it as a difference
+    // between the cases.
     const ratios: number[] = [];
     for (let index = 0; index < PAIRS; index++) {
       const unknownFirst = index % 2 === 0;

@@ -11,8 +11,8 @@ import { TOKEN_REQUIRED } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * Routes that answer without an access token. Adding a route here is a
- * security decision; a route that is neither here nor guarded fails below.
+ * Routes that respond without an access token. Adding a route here is a
+ * security decision. A route that is neither here nor guarded fails below.
  */
 const PUBLIC_CONTROLLER_ROUTES = [
   'POST /auth/register',
@@ -66,7 +66,7 @@ function parseRouteTree(tree: string): RegisteredRoute[] {
   return routes;
 }
 
-/** Every route a Nest controller declares, with whether @Public() applies to it. */
+/** List every route that a Nest controller declares, with whether @Public() applies to it. */
 function controllerRoutes(verso: TestApp): Array<{ route: string; isPublic: boolean }> {
   const reflector = verso.app.get(Reflector);
   const routes: Array<{ route: string; isPublic: boolean }> = [];

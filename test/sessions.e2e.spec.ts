@@ -159,7 +159,7 @@ describe('sessions and /auth/me', () => {
   });
 
   describe("another user's session", () => {
-    // X deletes Y's session: the answer is the one for a random id, and Y keeps the session.
+    // X deletes Y's session: the response is the one for a random id, and Y keeps the session.
     it('is answered 404 like a random id', async () => {
       const x = await registerAndLogin(verso.baseUrl);
       const y = await registerAndLogin(verso.baseUrl);

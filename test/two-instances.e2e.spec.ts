@@ -1,5 +1,6 @@
 import { readSession } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { statusWithin } from './support/eventually';
 import { http, LoggedInUser, registerAndLogin } from './support/http';
 import { INVALID_ACCESS_TOKEN, INVALID_REFRESH_TOKEN } from './support/responses';
 import { ServerProcess, startServerProcess } from './support/server-process';
@@ -23,17 +24,8 @@ describe('two instances on one database', () => {
   const me = (server: ServerProcess, token: string) => http(server.baseUrl, 'GET', '/auth/me', { token });
   const refresh = (server: ServerProcess, refreshToken: string) => http(server.baseUrl, 'POST', '/auth/refresh', { body: { refreshToken } });
 
-  async function statusWithin(deadlineMs: number, request: () => Promise<number>, expected: number): Promise<number> {
-    const deadline = Date.now() + deadlineMs;
-    let status = await request();
-    while (status !== expected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      status = await request();
-    }
-    return status;
-  }
 
-  /** A user logged in through I1 whose access token both instances have cached. */
+  /** Register a user through I1 and use the access token on both instances, so both cache its state. */
   async function userSeenByBoth(): Promise<LoggedInUser> {
     const user = await registerAndLogin(i1.baseUrl);
     expect((await me(i1, user.accessToken)).status).toBe(200);

@@ -2,21 +2,21 @@ import { TestDatabase } from './database';
 
 /**
  * Make a user an admin directly in the database. No invalidation message is
- * sent, so call it before the user's first guarded request; a running
- * server may otherwise keep the old role cached until the entry expires.
+ * sent, so call it before the user's first guarded request. Otherwise a
+ * running server may keep the old role cached until the entry expires.
  */
 export async function makeAdminInDatabase(database: TestDatabase, userId: string): Promise<void> {
   const rows = await database.query("UPDATE users SET role = 'admin' WHERE id = $1 RETURNING id", [userId]);
   if (rows.length !== 1) throw new Error(`no user ${userId} to make an admin`);
 }
 
-/** The user's row as the guard sees it. */
+/** Read the columns of the user's row that the guard checks. */
 export async function readUserState(database: TestDatabase, userId: string): Promise<{ role: string; token_version: number }> {
   const [row] = await database.query<{ role: string; token_version: number }>('SELECT role, token_version FROM users WHERE id = $1', [userId]);
   return row;
 }
 
-/** The session's revocation columns, or undefined when the row is gone. */
+/** Read the session's revocation columns, or undefined when the row is gone. */
 export async function readSession(
   database: TestDatabase,
   sessionId: string,

@@ -11,7 +11,7 @@ export const USER_NOT_FOUND = { statusCode: 404, message: 'User not found.', err
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** A 400 from the validation pipe, with its list of messages. */
+/** Build the 400 body that the validation pipe returns for these messages. */
 export function badRequest(...messages: string[]) {
   return { statusCode: 400, message: messages, error: 'Bad Request' };
 }
