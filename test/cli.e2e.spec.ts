@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { readUserState } from './support/accounts';
 import { runCli } from './support/cli';
 import { createTestDatabase, TestDatabase } from './support/database';
@@ -133,6 +137,18 @@ describe('operator CLI against DATABASE_URL', () => {
 
       expect(await statusWithin(EVICTION_WAIT_MS, getSelf, 403)).toBe(403);
     });
+  });
+
+  it('prints help without opening a database', async () => {
+    const dataDir = join(tmpdir(), `verso-cli-help-${process.pid}`);
+
+    const result = await runCli(['--help'], { NODE_ENV: 'test', EMBEDDED_POSTGRES_DIR: dataDir });
+
+    expect(result.code).toBe(0);
+    for (const command of ['users:promote <email>', 'users:demote <email>', 'migrations:run', 'migrations:revert']) {
+      expect(result.stdout).toContain(command);
+    }
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('exits with 1 for an unknown command', async () => {
