@@ -36,8 +36,11 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  // Not SIGHUP, which reloads the signing keys instead of stopping the process.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // No enableShutdownHooks(): main.ts handles SIGINT and SIGTERM itself and
+  // calls app.close(), which runs the shutdown hooks. Nest's own handler
+  // re-raises the signal once the app is closed, which kills the process
+  // before main.ts has stopped the embedded PostgreSQL. SIGHUP reloads the
+  // signing keys and must not stop the process either.
 
   await app.register(helmet, {
     // Swagger UI at /docs loads its own script and styles from this origin.

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 
@@ -74,6 +74,44 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     stop: () => stopServer(server),
   };
+}
+
+/**
+ * Return the connection of an embedded server that another process (such as
+ * `npm start`) already runs on dataDir, or null when none runs there.
+ * PostgreSQL writes its pid and port to postmaster.pid at start and removes
+ * the file at a clean stop. A file left behind by a crash names a dead pid.
+ */
+export async function findRunningEmbeddedPostgres(options: Pick<EmbeddedPostgresOptions, 'dataDir' | 'database'>): Promise<EmbeddedDatabase | null> {
+  let lines: string[];
+  try {
+    lines = (await readFile(resolve(options.dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  if (!isProcessAlive(pid)) return null;
+
+  const database = options.database ?? 'verso';
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    // Another process owns this server, so stopping it is that process's job.
+    stop: async () => undefined,
+  };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user, such as postgres.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;

@@ -130,12 +130,16 @@ export class SessionsRepository {
     };
   }
 
-  /** Move a live session to the next refresh token inside the caller's transaction, as a password change does. */
+  /**
+   * Move a live session to the next refresh token inside the caller's
+   * transaction, as a password change does. The previous hash is cleared, so
+   * the replaced token gets no grace window: presented again, it counts as reuse.
+   */
   async replaceRefreshToken(manager: EntityManager, sessionId: string, nextHash: Buffer): Promise<{ generation: number; rotatedAt: Date } | null> {
     const rows = await queryRows<{ refresh_generation: number; rotated_at: Date }>(
       manager,
       `UPDATE sessions
-          SET previous_refresh_token_hash = refresh_token_hash,
+          SET previous_refresh_token_hash = NULL,
               refresh_token_hash = $2,
               refresh_generation = refresh_generation + 1,
               rotated_at = clock_timestamp(),

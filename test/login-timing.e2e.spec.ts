@@ -1,0 +1,85 @@
+import { createTestDatabase, TestDatabase } from './support/database';
+import { http, HttpResult, registerAndLogin } from './support/http';
+import { INVALID_CREDENTIALS } from './support/responses';
+import { startTestApp, TestApp } from './support/test-app';
+
+// Pairs of samples after a warm-up: enough for a stable median on a shared
+// machine, few enough to keep the file within a few seconds.
+const PAIRS = 21;
+const WARM_UP = 3;
+// The two cases may differ by at most 20 %.
+const MAX_RATIO = 1.2;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Login with an unknown email and with a known email and a wrong password
+ * must be indistinguishable: same status, same body, same time. The time
+ * only matches with the real Argon2 cost, so this file uses the defaults
+ * instead of the cheap parameters of the other tests.
+ */
+describe('failed login for an unknown email and a wrong password', () => {
+  let database: TestDatabase;
+  let verso: TestApp;
+  let email: string;
+
+  const attempt = async (loginEmail: string): Promise<{ response: HttpResult; ms: number }> => {
+    const started = process.hrtime.bigint();
+    const response = await http(verso.baseUrl, 'POST', '/auth/login', { body: { email: loginEmail, password: 'not the password' } });
+    return { response, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // The configuration defaults: 19 MiB, two passes, one lane.
+    verso = await startTestApp(database.url, { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', ARGON2_PARALLELISM: '1' });
+    ({ email } = await registerAndLogin(verso.baseUrl));
+  });
+
+  afterAll(async () => {
+    await verso?.close();
+    await database?.drop();
+  });
+
+  it('use the default Argon2 parameters', () => {
+    expect(verso.config.argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  });
+
+  it('return the same status and body', async () => {
+    const unknown = await attempt('nobody@example.com');
+    const wrong = await attempt(email);
+
+    expect(unknown.response.status).toBe(401);
+    expect(wrong.response.status).toBe(401);
+    expect(unknown.response.body).toEqual(INVALID_CREDENTIALS);
+    expect(wrong.response.body).toEqual(INVALID_CREDENTIALS);
+  });
+
+  it('take the same time within 20 %', async () => {
+    for (let index = 0; index < WARM_UP; index++) {
+      await attempt('nobody@example.com');
+      await attempt(email);
+    }
+
+    // Each pair runs back to back, in alternating order, and is compared as
+    // a ratio. A burst of load from other processes then slows both halves
+    // of a pair, whereas two separate medians would show it as a difference
+    // between the cases.
+    const ratios: number[] = [];
+    for (let index = 0; index < PAIRS; index++) {
+      const unknownFirst = index % 2 === 0;
+      const first = await attempt(unknownFirst ? 'nobody@example.com' : email);
+      const second = await attempt(unknownFirst ? email : 'nobody@example.com');
+      const [unknown, wrong] = unknownFirst ? [first.ms, second.ms] : [second.ms, first.ms];
+      ratios.push(wrong / unknown);
+    }
+
+    const ratio = median(ratios);
+    expect(ratio).toBeLessThanOrEqual(MAX_RATIO);
+    expect(ratio).toBeGreaterThanOrEqual(1 / MAX_RATIO);
+  });
+});
