@@ -232,7 +232,12 @@ describe('admin routes', () => {
       const response = await asAdmin('POST', `/admin/users/${target.userId}/lock`, {});
 
       expect(response.status).toBe(400);
-      expect(response.body).toEqual(badRequest('reason must be shorter than or equal to 500 characters', 'reason must be longer than or equal to 1 characters', 'reason must be a string'));
+      expect(response.body).toEqual(badRequest(
+          'reason must be plain text without control characters',
+          'reason must be shorter than or equal to 500 characters',
+          'reason must be longer than or equal to 1 characters',
+          'reason must be a string',
+        ));
     });
 
     it("returns 400 for the admin's own account", async () => {

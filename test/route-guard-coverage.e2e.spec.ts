@@ -24,6 +24,13 @@ const PUBLIC_CONTROLLER_ROUTES = [
   'GET /metrics',
 ];
 
+/**
+ * Routes that skip the bearer guard because OAuth clients authenticate with
+ * HTTP Basic instead (RFC 7662, RFC 7009). Without credentials they answer
+ * 401 with a Basic challenge; the test below proves it.
+ */
+const CLIENT_AUTHENTICATED_ROUTES = ['POST /oauth/introspect', 'POST /oauth/revoke'];
+
 /** The OpenAPI explorer, which @nestjs/swagger registers on Fastify directly, outside every controller. */
 const PUBLIC_DOCS_ROUTES = [
   'GET /docs',
@@ -126,7 +133,20 @@ describe('route guard coverage', () => {
       .filter((route) => route.isPublic)
       .map((route) => route.route);
 
-    expect(marked.sort()).toEqual([...PUBLIC_CONTROLLER_ROUTES].sort());
+    expect(marked.sort()).toEqual([...PUBLIC_CONTROLLER_ROUTES, ...CLIENT_AUTHENTICATED_ROUTES].sort());
+  });
+
+  it('answers 401 without client credentials on the OAuth routes', async () => {
+    for (const route of CLIENT_AUTHENTICATED_ROUTES) {
+      const [method, url] = route.split(' ');
+      const response = await http(verso.baseUrl, method, url, { form: { token: 'x' } });
+
+      expect({ route, status: response.status, challenge: response.headers.get('www-authenticate') }).toEqual({
+        route,
+        status: 401,
+        challenge: 'Basic realm="verso", charset="UTF-8"',
+      });
+    }
   });
 
   it('serves no route outside the controllers but the docs', () => {
@@ -141,7 +161,7 @@ describe('route guard coverage', () => {
   });
 
   it('answers 401 without a token on every other route', async () => {
-    const allowed = new Set([...PUBLIC_CONTROLLER_ROUTES, ...PUBLIC_DOCS_ROUTES]);
+    const allowed = new Set([...PUBLIC_CONTROLLER_ROUTES, ...CLIENT_AUTHENTICATED_ROUTES, ...PUBLIC_DOCS_ROUTES]);
     // HEAD mirrors GET in Fastify, so the HEAD of a public GET is public too.
     const isAllowed = ({ method, url }: RegisteredRoute) => allowed.has(`${method === 'HEAD' ? 'GET' : method} ${url}`);
     const guarded = registered.filter((route) => !isAllowed(route));
