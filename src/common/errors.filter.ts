@@ -5,6 +5,8 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
 import { QueryFailedError } from 'typeorm';
 
+import { TokenStateUnavailableError } from '../token-state/token-state.types';
+
 import { heldBackSuffix, LogThrottle } from './log-throttle';
 
 const RETRY_AFTER_SECONDS = '2';
@@ -93,6 +95,8 @@ function fastifyClientStatus(error: unknown): number | null {
 
 function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // Raised by a token state read outside the guard, for example by introspection.
+  if (error instanceof TokenStateUnavailableError) return true;
   const code = (error as { code?: unknown }).code ?? (error instanceof QueryFailedError ? (error.driverError as { code?: unknown }).code : undefined);
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   return UNAVAILABLE_MESSAGES.test(error.message);
