@@ -50,7 +50,7 @@ export class AuthService {
 
   async login(dto: LoginDto, client: ClientInfo): Promise<TokenPair> {
     const user = await this.users.findByEmailWithPassword(dto.email);
-    // Unknown email and wrong password take the same time and get the same answer.
+    // Unknown email and wrong password take the same time and get the same response.
     const passwordMatches = await this.hasher.verifyOrBurn(user?.passwordHash, dto.password);
     if (!user || !passwordMatches) {
       await this.audit.record(null, { type: 'login_failed', userId: user?.id ?? null, ...client, details: { reason: user ? 'wrong_password' : 'unknown_email' } });
@@ -85,9 +85,9 @@ export class AuthService {
 
   /**
    * Rotate a refresh token. The compare-and-swap decides the winner among
-   * concurrent presentations; a loser holding the immediately previous token
-   * inside the grace window receives the winner's pair, and any older token
-   * is theft: the whole session ends.
+   * concurrent presentations. A loser that holds the immediately previous
+   * token inside the grace window receives the winner's pair. Any older token
+   * counts as theft, so the whole session ends.
    */
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
     const parsed = this.refreshTokens.parse(refreshToken);
