@@ -25,7 +25,7 @@ export class TokenStateRepository implements OnApplicationShutdown {
     // Fault injection for tests (TOKEN_STATE_READ_DELAY_MS, honoured only with
     // NODE_ENV=test): each read holds its result this long after the database
     // answered, so a revocation can commit and be announced while a read of
-    // the old state is still in flight, the race that scenario 4 forces.
+    // the old state is still in flight: the race a cache fill must lose.
     this.readDelayMs = options.testReadDelayMs;
   }
 

@@ -75,7 +75,7 @@ describe('JWT profile with HS256', () => {
     });
   });
 
-  describe('scenario: malformed or forged tokens get 401', () => {
+  describe('malformed or forged tokens get 401', () => {
     it('alg none with an empty signature', async () => {
       const token = `${encodeSegment({ ...header, alg: 'none' })}.${encodeSegment(claims)}.`;
       expectInvalidToken(await me(verso, token));

@@ -19,7 +19,7 @@ const GUARD_UNAVAILABLE = { statusCode: 503, message: 'The token could not be ch
  * Scenario 11 on two instances, against a PostgreSQL of the test's own that it
  * can freeze, stop and start again; DATABASE_URL plays no part.
  */
-describe('scenario 11: the database goes away', () => {
+describe('the database goes away', () => {
   let workDir: string;
   let dataDir: string;
   let port: number;

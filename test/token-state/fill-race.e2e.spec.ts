@@ -36,7 +36,7 @@ interface RaceOutcome {
  * round of its own, because the fresh reads of the requests sent after the
  * revocation would overwrite a wrongly stored entry and hide it.
  */
-describe('scenario 4: a cache fill racing a revocation', () => {
+describe('a cache fill racing a revocation', () => {
   let cluster: Cluster;
   let I1: string;
   let I2: string;

@@ -76,7 +76,7 @@ describe('revocation across three instances', () => {
     expect((await getMe(I2, user.accessToken)).status).toBe(200);
   });
 
-  describe('scenario 1: a password change on I1', () => {
+  describe('a password change on I1', () => {
     let deviceA: LoggedInUser;
     let deviceB: LoggedInUser;
     let changed: { status: number; body: any };
@@ -108,7 +108,7 @@ describe('revocation across three instances', () => {
     });
   });
 
-  describe('scenario 2 and 3: a local logout on I1 of device A', () => {
+  describe('a local logout on I1 of device A', () => {
     let deviceA: LoggedInUser;
     let deviceB: LoggedInUser;
     let versionBefore: number;
@@ -152,7 +152,7 @@ describe('revocation across three instances', () => {
     });
   });
 
-  describe('scenario 5: an admin lock on I1, then an unlock', () => {
+  describe('an admin lock on I1, then an unlock', () => {
     let user: LoggedInUser;
 
     beforeAll(async () => {
