@@ -10,8 +10,9 @@
  * --warmup [1] seconds before each measured run, --connections [50],
  * --auth-seconds [5], --pool [1000] tokens, --memory-sessions [100000],
  * --sections [request,propagation,auth,memory], --variants [all: a,b,c,d,
- * e-postgres,e-redis,express,fastify], --profile (write CPU profiles
- * of variants (b) and (c) to the work directory), --output [docs/benchmarks.md].
+ * e-postgres,e-redis,express,fastify], --profile (write a CPU profile of
+ * each request-path server to the work directory, which is then kept),
+ * --output [docs/benchmarks.md].
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -143,7 +144,7 @@ async function main() {
 
   await cleanup();
   cleanup = async () => undefined;
-  if (options.profile) progress(`CPU profiles of (b) and (c) are in ${workDir}`);
+  if (options.profile) progress(`CPU profiles of the request-path servers are in ${workDir}`);
 
   const elapsedSeconds = (Date.now() - startedAt) / 1000;
   const method = await readFile(join(ROOT, 'bench', 'method.md'), 'utf8');

@@ -56,7 +56,7 @@ export async function benchRequestPath(context) {
       variants.map(async (variant) => {
         const env = { ...serverEnv, ...variant.env, BENCH_VARIANT: variant.server };
         if (variant.needsRedis) Object.assign(env, { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: redis.prefix });
-        const nodeArgs = options.profile && ['b', 'c'].includes(variant.key) ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, `profile-${variant.key}`)}`] : [];
+        const nodeArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, `profile-${variant.key}`)}`] : [];
         const server = await startServer({ name: `request-${variant.key}`, script: benchServerScript, env, nodeArgs, logDir: workDir });
         servers.set(variant.key, track(server));
       }),
