@@ -118,15 +118,15 @@ function renderMemory(memory) {
     `One verso process set up as variant (c), with the cache TTL raised to ${memory.cacheTtlMs / 1000} s so that no entry ` +
       `expires during the fill. "Before" follows a short warm-up on the request-path pool; then ${memory.sessions.toLocaleString('en-US')} ` +
       `tokens of distinct users and sessions go through the guard once each (${memory.fill.requests.toLocaleString('en-US')} requests in ` +
-      `${memory.fill.seconds.toFixed(1)} s, ${memory.fill.failed} failed). Each is measured after a full garbage collection.`,
+      `${memory.fill.seconds.toFixed(1)} s, ${memory.fill.failed} failed). Both rows are measured after a full garbage collection.`,
     '',
     '| | cache entries | resident memory (MiB) | heap used (MiB) |',
     '|---|---:|---:|---:|',
     `| before | ${memory.before.cacheEntries.toLocaleString('en-US')} | ${mib(memory.before.rssBytes)} | ${mib(memory.before.heapUsedBytes)} |`,
     `| after | ${memory.after.cacheEntries.toLocaleString('en-US')} | ${mib(memory.after.rssBytes)} | ${mib(memory.after.heapUsedBytes)} |`,
     '',
-    `Estimate per cached session (its session entry and its user's entry): ${Math.round(memory.bytesPerSession.rss)} bytes of resident ` +
-      `memory, ${Math.round(memory.bytesPerSession.heap)} bytes of heap.`,
+    `Estimate per cached session (its session entry and its user's entry): about ${formatNumber(memory.bytesPerSession.rss, 0)} bytes ` +
+      `of resident memory and ${formatNumber(memory.bytesPerSession.heap, 0)} bytes of heap.`,
   ].join('\n');
 }
 
