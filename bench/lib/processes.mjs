@@ -8,6 +8,7 @@ import { ROOT } from './paths.mjs';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
+const REPLY_TIMEOUT_MS = 5_000;
 
 /**
  * Start a server as a child process and wait until it is ready. Its output
@@ -38,6 +39,8 @@ export async function startServer({ name, script, env, nodeArgs = [], logDir }) 
     url: '',
     stop: () => stopChild(child),
     log: () => readFile(logFile, 'utf8'),
+    /** Send an IPC message and wait for the server's reply. */
+    request: (message) => requestReply(child, message),
   };
 
   try {
@@ -80,6 +83,17 @@ export function startLoadGenerator() {
     },
     stop: () => stopChild(child),
   };
+}
+
+function requestReply(child, message) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no reply to ${JSON.stringify(message)} within ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS);
+    child.once('message', (reply) => {
+      clearTimeout(timer);
+      resolve(reply);
+    });
+    child.send(message);
+  });
 }
 
 function waitForPortMessage(child) {

@@ -14,25 +14,40 @@ const REDIS_KEY_TTL_SECONDS = 900;
 const FIRST_WARMUP_SECONDS = 3;
 
 /**
+ * The server processes of the request path, by name: BENCH_VARIANT of the
+ * bench server and extra environment.
+ */
+const PROCESSES = {
+  verso: { variant: 'verso' },
+  'verso-no-cache': { variant: 'verso', env: { TOKEN_CACHE_ENABLED: 'false' } },
+  'denylist-postgres': { variant: 'denylist-postgres', env: { BENCH_DENYLIST_TABLE: DENYLIST_TABLE } },
+  'denylist-redis': { variant: 'denylist-redis', needsRedis: true },
+  'bare-express': { variant: 'bare-express' },
+  'bare-fastify': { variant: 'bare-fastify' },
+};
+
+/**
  * The variants of the request path. Every variant receives the same request,
  * a GET with a bearer token from the pool, so request size never differs.
- * The public and bare routes ignore the header.
+ * The public and bare routes ignore the header. (a), (b) and (c) share one
+ * process, switched between (b) and (c) before each run, so that differences
+ * between processes (JIT decisions, heap layout) stay out of their ratios.
  */
 export const VARIANTS = [
-  { key: 'a', label: '(a) no authentication', server: 'verso', path: '/bench/public' },
-  { key: 'b', label: '(b) signature check only', server: 'signature', path: '/bench/principal' },
-  { key: 'c', label: '(c) verso, warm cache', server: 'verso', path: '/bench/principal', scrapeCache: true, reloadCache: true },
-  { key: 'd', label: '(d) verso, cache disabled', server: 'verso', env: { TOKEN_CACHE_ENABLED: 'false' }, path: '/bench/principal', scrapeCache: true },
-  { key: 'e-postgres', label: '(e) jti denylist in PostgreSQL', server: 'denylist-postgres', env: { BENCH_DENYLIST_TABLE: DENYLIST_TABLE }, path: '/bench/principal' },
-  { key: 'e-redis', label: '(e) jti denylist in Redis', server: 'denylist-redis', path: '/bench/principal', needsRedis: true },
-  { key: 'express', label: 'bare NestJS, Express', server: 'bare-express', path: '/bench/public' },
-  { key: 'fastify', label: 'bare NestJS, Fastify', server: 'bare-fastify', path: '/bench/public' },
+  { key: 'a', label: '(a) no authentication', process: 'verso', path: '/bench/public' },
+  { key: 'b', label: '(b) signature check only', process: 'verso', stateCheck: 'skip', path: '/bench/principal' },
+  { key: 'c', label: '(c) verso, warm cache', process: 'verso', stateCheck: 'real', path: '/bench/principal', scrapeCache: true, reloadCache: true },
+  { key: 'd', label: '(d) verso, cache disabled', process: 'verso-no-cache', path: '/bench/principal', scrapeCache: true },
+  { key: 'e-postgres', label: '(e) jti denylist in PostgreSQL', process: 'denylist-postgres', path: '/bench/principal' },
+  { key: 'e-redis', label: '(e) jti denylist in Redis', process: 'denylist-redis', path: '/bench/principal' },
+  { key: 'express', label: 'bare NestJS, Express', process: 'bare-express', path: '/bench/public' },
+  { key: 'fastify', label: 'bare NestJS, Fastify', process: 'bare-fastify', path: '/bench/public' },
 ];
 
 /**
- * Table 1: the same small route served by every variant, each in its own
- * process, measured in rounds that change the order, so that drift in the
- * machine's load spreads over all variants instead of favouring one.
+ * Table 1: the same small route served by every variant, measured in rounds
+ * that change the order, so that drift in the machine's load spreads over all
+ * variants instead of favouring one.
  */
 export async function benchRequestPath(context) {
   const { options, database, tokenPool, benchServerScript, serverEnv, load, redis, workDir, progress, track } = context;
@@ -46,30 +61,37 @@ export async function benchRequestPath(context) {
   if (redis.client) await fillRedisDenylist(redis, deniedIds);
 
   const chosen = VARIANTS.filter((variant) => options.variants.includes(variant.key));
-  const variants = chosen.filter((variant) => !variant.needsRedis || redis.client);
-  const skipped = chosen.filter((variant) => variant.needsRedis && !redis.client).map((variant) => ({ ...variant, skipped: redis.reason }));
+  const variants = chosen.filter((variant) => !PROCESSES[variant.process].needsRedis || redis.client);
+  const skipped = chosen.filter((variant) => !variants.includes(variant)).map((variant) => ({ ...variant, skipped: redis.reason }));
+  const processNames = [...new Set(variants.map((variant) => variant.process))];
 
-  progress(`request path: starting ${variants.length} servers`);
+  progress(`request path: starting ${processNames.length} servers`);
   const servers = new Map();
   try {
     await Promise.all(
-      variants.map(async (variant) => {
-        const env = { ...serverEnv, ...variant.env, BENCH_VARIANT: variant.server };
-        if (variant.needsRedis) Object.assign(env, { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: redis.prefix });
-        const nodeArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, `profile-${variant.key}`)}`] : [];
-        const server = await startServer({ name: `request-${variant.key}`, script: benchServerScript, env, nodeArgs, logDir: workDir });
-        servers.set(variant.key, track(server));
+      processNames.map(async (name) => {
+        const { variant, env: extraEnv, needsRedis } = PROCESSES[name];
+        const env = { ...serverEnv, ...extraEnv, BENCH_VARIANT: variant };
+        if (needsRedis) Object.assign(env, { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: redis.prefix });
+        const nodeArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, `profile-${name}`)}`] : [];
+        const server = await startServer({ name: `request-${name}`, script: benchServerScript, env, nodeArgs, logDir: workDir });
+        servers.set(name, track(server));
       }),
     );
 
-    for (const variant of variants) await checkVariant(variant, servers.get(variant.key).url, tokens[0], pool[0]);
+    for (const variant of variants) {
+      const server = servers.get(variant.process);
+      if (variant.stateCheck) await server.request({ stateCheck: variant.stateCheck });
+      await checkVariant(variant, server.url, tokens[0], pool[0]);
+    }
 
     const runs = new Map(variants.map((variant) => [variant.key, []]));
     for (let round = 0; round < options.rounds; round++) {
       for (const variant of orderForRound(variants, round, options.rounds)) {
-        const server = servers.get(variant.key);
+        const server = servers.get(variant.process);
         const job = { kind: 'bearer', url: server.url, path: variant.path, tokenFile, connections: options.connections, maxSeconds: options.seconds + 30 };
 
+        if (variant.stateCheck) await server.request({ stateCheck: variant.stateCheck });
         if (variant.reloadCache) await evictPool(database, pool);
         await load.run({ ...job, durationSeconds: round === 0 ? firstWarmupSeconds : options.warmupSeconds });
         const before = variant.scrapeCache ? await scrapeCacheLookups(server.url) : null;

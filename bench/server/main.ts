@@ -9,7 +9,7 @@ import { createApp } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/configuration';
 import { BareModule, BenchRoutesModule } from './bench-routes';
-import { checkDenylist, postgresDenylist, redisDenylist, skipStateCheck } from './variants';
+import { checkDenylist, postgresDenylist, redisDenylist, StateCheckMode, switchableStateCheck } from './variants';
 
 /**
  * Bench-only server: one process serves one variant of the request path, so
@@ -19,11 +19,14 @@ import { checkDenylist, postgresDenylist, redisDenylist, skipStateCheck } from '
  *
  * - bare-express, bare-fastify: an empty NestJS app on each adapter.
  * - verso: verso as it ships (createApp), plus the bench routes. With
- *   TOKEN_CACHE_ENABLED=false this is the cache-disabled variant.
- * - signature: verso with the state check replaced (see skipStateCheck).
- * - denylist-postgres, denylist-redis: the signature variant plus a jti lookup.
+ *   TOKEN_CACHE_ENABLED=false this is the cache-disabled variant. An IPC
+ *   message `{stateCheck: 'skip' | 'real'}` switches it to the signature-only
+ *   baseline and back (see switchableStateCheck), and is acknowledged with
+ *   the same message.
+ * - denylist-postgres, denylist-redis: the signature-only baseline plus a jti
+ *   lookup.
  */
-const VARIANTS = ['bare-express', 'bare-fastify', 'verso', 'signature', 'denylist-postgres', 'denylist-redis'] as const;
+const VARIANTS = ['bare-express', 'bare-fastify', 'verso', 'denylist-postgres', 'denylist-redis'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 async function main(): Promise<void> {
@@ -52,7 +55,14 @@ async function build(variant: Variant, cleanups: Array<() => Promise<void>>): Pr
   const config = loadConfig(process.env);
   const app = await createVersoWithBenchRoutes(config);
 
-  if (variant === 'signature') skipStateCheck(app);
+  if (variant === 'verso') {
+    const setStateCheck = switchableStateCheck(app);
+    process.on('message', (message: { stateCheck?: StateCheckMode }) => {
+      if (message.stateCheck !== 'real' && message.stateCheck !== 'skip') return;
+      setStateCheck(message.stateCheck);
+      process.send?.({ stateCheck: message.stateCheck });
+    });
+  }
   if (variant === 'denylist-postgres') checkDenylist(app, postgresDenylist(app, required('BENCH_DENYLIST_TABLE')));
   if (variant === 'denylist-redis') {
     const denylist = redisDenylist(required('BENCH_REDIS_URL'), required('BENCH_REDIS_PREFIX'));

@@ -6,17 +6,26 @@ import { JwtStrategy } from '../../src/auth/jwt.strategy';
 import { TokenStateService } from '../../src/token-state/token-state.service';
 import { Principal, TokenClaims, TokenRejectedError } from '../../src/token-state/token-state.types';
 
+export type StateCheckMode = 'real' | 'skip';
+
 /**
- * Turn a running verso into the signature-only baseline. The real guard and
- * the real passport-jwt strategy stay in place, with the same key object,
- * header checks and claim checks. Only the token state check is replaced, by
- * one that trusts the verified claims, so the gap between this variant and
- * verso is the cost of the state lookup and nothing else.
+ * Make the token state check of a running verso switchable. In `skip` mode it
+ * is the signature-only baseline: the real guard and the real passport-jwt
+ * strategy stay in place, with the same key object, header checks and claim
+ * checks, and only the state check is replaced by one that trusts the
+ * verified claims. So the gap between the two modes is the cost of the state
+ * lookup and nothing else. The check is always an own property of the
+ * service, so switching never changes the object's shape under V8.
  */
-export function skipStateCheck(app: INestApplication): void {
+export function switchableStateCheck(app: INestApplication): (mode: StateCheckMode) => void {
   const tokenState = app.get(TokenStateService, { strict: false });
-  tokenState.check = (claims: TokenClaims): Promise<Principal> =>
-    Promise.resolve({ userId: claims.sub, sessionId: claims.sid, role: 'user' });
+  const real = TokenStateService.prototype.check;
+  const trustClaims = (claims: TokenClaims): Promise<Principal> => Promise.resolve({ userId: claims.sub, sessionId: claims.sid, role: 'user' });
+
+  tokenState.check = real;
+  return (mode) => {
+    tokenState.check = mode === 'skip' ? trustClaims : real;
+  };
 }
 
 /** A lookup that resolves to true when a token id is on the denylist. */
@@ -28,7 +37,7 @@ export type DenylistLookup = (jti: string) => Promise<boolean>;
  * other check passed, as a denylist service would do it.
  */
 export function checkDenylist(app: INestApplication, isDenied: DenylistLookup): void {
-  skipStateCheck(app);
+  switchableStateCheck(app)('skip');
 
   const strategy = app.get(JwtStrategy, { strict: false });
   const validate = strategy.validate.bind(strategy);
