@@ -45,8 +45,7 @@ function renderRequestPath(request) {
       `${request.connections} connections, in an order that changes from round to round. Requests carry bearer tokens of ` +
       `${request.poolSize.toLocaleString('en-US')} users, one session each, in turn. Figures are the medians of the rounds, with the ` +
       'lowest and highest in brackets. Latency percentiles come from autocannon, which records whole milliseconds (rounded down). ' +
-      'Server CPU per request is the user and system time of the server process during the measured run, divided by the requests ' +
-      'it answered; it leaves out the work of PostgreSQL and Redis, and it depends less on what else the machine runs than requests/s do.',
+      'Server CPU per request leaves out the work of PostgreSQL and Redis.',
     '',
     '| variant | requests/s | p50 latency (ms) | p99 latency (ms) | requests/s ÷ (b) | server CPU per request (µs) |',
     '|---|---:|---:|---:|---:|---:|',
