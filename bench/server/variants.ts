@@ -9,8 +9,8 @@ import { Principal, TokenClaims, TokenRejectedError } from '../../src/token-stat
 export type StateCheckMode = 'real' | 'skip';
 
 /**
- * Make the token state check of a running verso switchable. In `skip` mode it
- * is the signature-only baseline: the real guard and the real passport-jwt
+ * Make the token state check of a running verso switchable. `skip` mode is
+ * the signature-only baseline. The real guard and the real passport-jwt
  * strategy stay in place, with the same key object, header checks and claim
  * checks, and only the state check is replaced by one that trusts the
  * verified claims. So the gap between the two modes is the cost of the state
