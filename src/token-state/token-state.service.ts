@@ -87,21 +87,14 @@ export class TokenStateService {
    * longer live, or TokenStateUnavailableError when the state cannot be read.
    */
   async check(claims: TokenClaims): Promise<Principal> {
+    // Both entries cached is the common case, so it is decided without the
+    // async reads and Promise.all below. Taking those on every request cost
+    // an estimated 2 to 3 µs more CPU per request on a shared 2-core machine.
+    const cached = this.lookupBoth(claims);
+    if (cached) return assertLive(claims, cached.session, cached.user);
+
     const [session, user] = await Promise.all([this.loadSession(claims.sid), this.loadUser(claims.sub)]);
-
-    if (!session) throw new TokenRejectedError('session_not_found');
-    if (session.userId !== claims.sub) throw new TokenRejectedError('session_owner_mismatch');
-    if (session.revoked) throw new TokenRejectedError('session_revoked');
-
-    const now = Date.now();
-    if (session.expiresAtMs <= now) throw new TokenRejectedError('session_expired');
-    if (!user) throw new TokenRejectedError('user_not_found');
-    if (user.tokenVersion !== claims.ver) throw new TokenRejectedError('version_mismatch');
-    if (user.lockedAtMs !== null && (user.lockedUntilMs === null || user.lockedUntilMs > now)) {
-      throw new TokenRejectedError('user_locked');
-    }
-
-    return { userId: claims.sub, sessionId: claims.sid, role: user.role };
+    return assertLive(claims, session, user);
   }
 
   /**
@@ -135,6 +128,19 @@ export class TokenStateService {
     }
     if (sessionKeys.length > 0) this.sessions.invalidate(sessionKeys);
     if (userKeys.length > 0) this.users.invalidate(userKeys);
+  }
+
+  /** Look up both states in the cache; null when either is missing or the cache is not in use. */
+  private lookupBoth(claims: TokenClaims): { session: SessionState | null; user: UserState | null } | null {
+    if (!this.cacheEnabled || !this.channel.isUp) return null;
+
+    const session = this.sessions.lookup(sessionKey(claims.sid));
+    if (!session) return null;
+    const user = this.users.lookup(userKey(claims.sub));
+    if (!user) return null;
+
+    this.lookups.hit.inc(2);
+    return { session: session.value, user: user.value };
   }
 
   private loadSession(sessionId: string): Promise<SessionState | null> {
@@ -179,6 +185,23 @@ export class TokenStateService {
     });
     return Promise.race([read, deadline]).finally(() => clearTimeout(timer));
   }
+}
+
+/** Return the principal if the session and user state let the token through, or throw TokenRejectedError with the reason. */
+function assertLive(claims: TokenClaims, session: SessionState | null, user: UserState | null): Principal {
+  if (!session) throw new TokenRejectedError('session_not_found');
+  if (session.userId !== claims.sub) throw new TokenRejectedError('session_owner_mismatch');
+  if (session.revoked) throw new TokenRejectedError('session_revoked');
+
+  const now = Date.now();
+  if (session.expiresAtMs <= now) throw new TokenRejectedError('session_expired');
+  if (!user) throw new TokenRejectedError('user_not_found');
+  if (user.tokenVersion !== claims.ver) throw new TokenRejectedError('version_mismatch');
+  if (user.lockedAtMs !== null && (user.lockedUntilMs === null || user.lockedUntilMs > now)) {
+    throw new TokenRejectedError('user_locked');
+  }
+
+  return { userId: claims.sub, sessionId: claims.sid, role: user.role };
 }
 
 function toKeys({ userIds = [], sessionIds = [] }: Revocation): string[] {
