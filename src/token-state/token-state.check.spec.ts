@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { Counter, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 
-import { AppConfig } from '../config/configuration';
+import { resolveVersoGuardOptions } from '../verso-guard/verso-guard.options';
 import { InvalidationChannelService } from './invalidation-channel.service';
 import { TokenStateRepository } from './token-state.repository';
 import { TokenStateService } from './token-state.service';
@@ -31,8 +30,15 @@ function setup() {
   const registry = new Registry();
   const lookups = new Counter({ name: 'lookups', help: 'lookups', labelNames: ['result'], registers: [registry] });
   const evictions = new Counter({ name: 'evictions', help: 'evictions', labelNames: ['cause'], registers: [registry] });
-  const config = { tokenCache: { enabled: true, ttlMs: 30_000, maxEntries: 100, probeIntervalMs: 5000 } } as AppConfig;
-  const service = new TokenStateService(config, {} as DataSource, repository, channel, lookups, evictions);
+  const options = resolveVersoGuardOptions({
+    databaseUrl: 'postgres://unused@127.0.0.1/unused',
+    issuer: 'verso',
+    audience: 'verso-api',
+    algorithm: 'HS256',
+    secret: 'x'.repeat(32),
+    cache: { enabled: true, ttlMs: 30_000, maxEntries: 100 },
+  });
+  const service = new TokenStateService(options, repository, channel, lookups, evictions);
 
   return { service, channel, sessions, users, reads, userId, sessionId, lookups };
 }
