@@ -17,16 +17,20 @@ import { UsersModule } from './users/users.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    const logsRequests = config.logLevel === 'debug' || config.logLevel === 'trace';
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot({
+          // One line per request costs more than the guard itself, and so does
+          // pino-http's per-request child logger even when it logs nothing.
+          // Request logging is for debugging, so below debug level the
+          // middleware is not mounted at all.
+          forRoutes: logsRequests ? undefined : [],
           pinoHttp: {
             level: config.logLevel,
-            // One line per request costs more than the guard itself; request
-            // detail is for debugging, so it is logged only at debug level.
-            autoLogging: config.logLevel === 'debug' || config.logLevel === 'trace',
+            autoLogging: logsRequests,
             redact: {
               paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.headers["set-cookie"]'],
               censor: '[redacted]',
