@@ -39,13 +39,13 @@ const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection
  * - Fastify's own client errors (malformed JSON, body too large, wrong
  *   content type) keep their 4xx status, in Nest's error shape;
  * - database outages become 503 with Retry-After;
- * - anything else is a bug: logged, and answered with Nest's generic 500,
+ * - anything else is a bug: logged, and given Nest's generic 500,
  *   which never carries the database's own error text.
  */
 @Catch()
 export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(ErrorsFilter.name);
-  // During an outage every request lands here; one line per interval says so.
+  // During an outage every request lands here, so one line per interval reports it.
   private readonly outageLogThrottle = new LogThrottle(10_000);
 
   override catch(exception: unknown, host: ArgumentsHost): void {
