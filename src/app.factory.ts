@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,6 +8,7 @@ import { AppModule } from './app.module';
 import { ErrorsFilter } from './common/errors.filter';
 import { AppConfig } from './config/configuration';
 import { acceptOnlyJsonObjectBodies } from './http/json-body.parser';
+import { registerSecurityHeaders } from './http/security-headers';
 
 /**
  * Build the HTTP application: Fastify, because the adapter costs more than the
@@ -42,7 +42,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   // before main.ts has stopped the embedded PostgreSQL. SIGHUP reloads the
   // signing keys and must not stop the process either.
 
-  await app.register(helmet, {
+  registerSecurityHeaders(adapter.getInstance(), {
     // Swagger UI at /docs loads its own script and styles from this origin.
     contentSecurityPolicy: {
       directives: {
