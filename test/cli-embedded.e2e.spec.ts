@@ -10,7 +10,7 @@ import { freePort } from './support/ports';
 import { startServerProcess } from './support/server-process';
 import { testEnvironment } from './support/test-app';
 
-const MIGRATION = 'CreateUsersSessionsAudit1764800000000';
+const MIGRATIONS = ['CreateUsersSessionsAudit1764800000000', 'NotifyTokenStateChanges1764900000000'];
 
 /**
  * The CLI without DATABASE_URL, on the embedded PostgreSQL of `npm start`:
@@ -38,7 +38,7 @@ describe('operator CLI on the embedded PostgreSQL', () => {
 
     expect(result).toEqual({
       code: 0,
-      stdout: `Applied ${MIGRATION}.\n`,
+      stdout: MIGRATIONS.map((name) => `Applied ${name}.\n`).join(''),
       stderr: `Starting the embedded PostgreSQL in ${dataDir} for this command.\n`,
     });
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);

@@ -181,7 +181,14 @@ describe('operator CLI against DATABASE_URL', () => {
       expect(result).toEqual({ code: 0, stdout: 'No pending migrations.\n', stderr: '' });
     });
 
-    it('migrations:revert drops the tables of the last migration', async () => {
+    it('migrations:revert reverts the last migration only', async () => {
+      const result = await runCli(['migrations:revert'], scratchEnv);
+
+      expect(result).toEqual({ code: 0, stdout: 'Reverted NotifyTokenStateChanges1764900000000.\n', stderr: '' });
+      expect(await tables()).toEqual(['audit_events', 'migrations', 'sessions', 'users']);
+    });
+
+    it('migrations:revert drops the tables of the first migration', async () => {
       const result = await runCli(['migrations:revert'], scratchEnv);
 
       expect(result).toEqual({ code: 0, stdout: 'Reverted CreateUsersSessionsAudit1764800000000.\n', stderr: '' });
@@ -200,10 +207,10 @@ describe('operator CLI against DATABASE_URL', () => {
       expect(result).toEqual({ code: 1, stdout: '', stderr: 'The database has no users table yet: run the migrations first (npm run migration:run).\n' });
     });
 
-    it('migrations:run applies the pending migration', async () => {
+    it('migrations:run applies the pending migrations', async () => {
       const result = await runCli(['migrations:run'], scratchEnv);
 
-      expect(result).toEqual({ code: 0, stdout: 'Applied CreateUsersSessionsAudit1764800000000.\n', stderr: '' });
+      expect(result).toEqual({ code: 0, stdout: 'Applied CreateUsersSessionsAudit1764800000000.\nApplied NotifyTokenStateChanges1764900000000.\n', stderr: '' });
       expect(await tables()).toEqual(['audit_events', 'migrations', 'sessions', 'users']);
     });
   });
