@@ -34,7 +34,7 @@ describe('token introspection during a database outage', () => {
     expect((await introspect(verso.baseUrl, revoked.accessToken, clients.gateway)).body.active).toBe(false);
 
     proxy.cut();
-    // The guard uses its cache until the invalidation channel sees the connection drop.
+    // The guard uses its cache until the invalidation channel detects the dropped connection.
     const guardDown = await pollUntil(() => http(verso.baseUrl, 'GET', '/auth/me', { token: live.accessToken }), (response) => response.status !== 200, {
       timeoutMs: 5000,
     });

@@ -30,7 +30,7 @@ export class AuditEvent {
   @Column({ name: 'user_id', type: 'uuid', nullable: true })
   userId: string | null;
 
-  // Who acted: the user themselves, an admin, or null for the system.
+  // The actor: the user themselves, an admin, or null for the system.
   @Column({ name: 'actor_id', type: 'uuid', nullable: true })
   actorId: string | null;
 

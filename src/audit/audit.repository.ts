@@ -36,7 +36,7 @@ export class AuditRepository {
     );
   }
 
-  /** A user's events, newest first, `limit` at a time from an offset. */
+  /** Return a page of a user's events, newest first, and their total count. */
   findByUser(userId: string, limit: number, offset: number): Promise<[AuditEvent[], number]> {
     return this.events.findAndCount({
       where: { userId },

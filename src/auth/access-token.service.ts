@@ -67,7 +67,7 @@ export class AccessTokenService {
   }
 }
 
-/** A UUID-shaped id, unique per session and rotation. */
+/** Derive a UUID-shaped token id, unique per session and rotation. */
 function tokenId(sessionId: string, generation: number): string {
   const hex = createHash('sha256').update(`${sessionId}:${generation}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;

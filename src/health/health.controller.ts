@@ -15,7 +15,7 @@ export class HealthController {
     private readonly channel: InvalidationChannelHealthIndicator,
   ) {}
 
-  /** The process is running and serving HTTP. */
+  /** Report that the process is running and serving HTTP. */
   @Get('live')
   @HealthCheck()
   live() {

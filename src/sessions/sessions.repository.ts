@@ -151,7 +151,7 @@ export class SessionsRepository {
     return rows.length === 0 ? null : { generation: rows[0].refresh_generation, rotatedAt: rows[0].rotated_at };
   }
 
-  /** The next refresh token hash depends on the generation, so it is computed from a locked read. */
+  /** Return the session's refresh generation under a row lock, because the next token is derived from it. */
   async findGenerationForUpdate(manager: EntityManager, sessionId: string): Promise<number | null> {
     const rows = await queryRows<{ refresh_generation: number }>(
       manager,

@@ -13,8 +13,8 @@ import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.optio
 
 export const INVALIDATION_CHANNEL = 'verso_token_state';
 
-// NOTIFY payloads are limited to 8000 bytes; a key is at most 38 bytes plus
-// JSON quoting, so 150 keys per message stay well below it.
+// NOTIFY payloads are limited to 8000 bytes. A key is at most 38 bytes plus
+// JSON quoting, so 150 keys per message stay well below the limit.
 const KEYS_PER_MESSAGE = 150;
 const PROBE_TIMEOUT_MS = 2000;
 const FIRST_BACKOFF_MS = 100;
@@ -54,7 +54,7 @@ export async function publishInvalidation(manager: Pick<EntityManager, 'query'>,
  * between instances.
  *
  * Writers call `publish` inside their transaction, so a message goes out only
- * if the change commits. Each instance holds one dedicated LISTEN connection
+ * if the change commits. Each instance keeps one dedicated LISTEN connection
  * outside the pool. The channel counts as up only after a probe, a message to
  * itself, has come back; a probe is repeated at a fixed interval, so a
  * connection that died silently is noticed within interval plus timeout.
@@ -99,7 +99,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
 
   async onApplicationBootstrap(): Promise<void> {
     // The first connection is awaited so that a healthy instance starts with
-    // its cache in use; a failure only delays that, it does not stop the start.
+    // its cache in use. A failure only delays that and does not stop the start.
     await this.connect();
   }
 

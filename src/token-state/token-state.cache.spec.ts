@@ -21,7 +21,7 @@ class HeldRead {
   }
 }
 
-/** A loader that hands out held reads in call order and counts its calls. */
+/** Create a loader that hands out held reads in call order and counts its calls. */
 function heldLoader() {
   const reads: HeldRead[] = [];
   const load = jest.fn(() => {
@@ -45,7 +45,7 @@ function makeCache(overrides: { maxEntries?: number; ttlMs?: number } = {}) {
 }
 
 describe('TokenStateCache', () => {
-  it('shares one read between concurrent misses on a key and stores its result', async () => {
+  it('shares one read between concurrent misses', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -58,7 +58,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:1')).toEqual({ value: LIVE });
   });
 
-  it('returns a read that raced an invalidation of its key to its callers but does not store it', async () => {
+  it('returns but never stores a raced read', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -70,7 +70,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:1')).toBeUndefined();
   });
 
-  it('starts a fresh read for a caller that arrives after the invalidation instead of joining the old one', async () => {
+  it('starts a fresh read after an invalidation', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -87,7 +87,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:1')).toEqual({ value: REVOKED });
   });
 
-  it('keeps the newer read stored when the raced read finishes first', async () => {
+  it('keeps the newer read when the raced one finishes first', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -103,7 +103,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:1')).toEqual({ value: REVOKED });
   });
 
-  it('stores a read whose own key was not invalidated while other keys were', async () => {
+  it('stores a read whose own key stayed valid', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -115,7 +115,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:1')).toEqual({ value: LIVE });
   });
 
-  it('does not store a read that was in flight when the cache was cleared', async () => {
+  it('does not store a read raced by clear', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -139,7 +139,7 @@ describe('TokenStateCache', () => {
     expect(evictions).toEqual([['invalidation', 1]]);
   });
 
-  it('empties on clear and reports how many entries went', async () => {
+  it('empties on clear and reports the count', async () => {
     const { cache, evictions } = makeCache();
     await cache.load('s:1', async () => LIVE);
     await cache.load('u:1', async () => null);
@@ -150,7 +150,7 @@ describe('TokenStateCache', () => {
     expect(evictions).toEqual([['clear', 2]]);
   });
 
-  it('caches a missing row as null, so an unknown session is not read again', async () => {
+  it('caches a missing row as null', async () => {
     const { cache } = makeCache();
     const load = jest.fn(async () => null);
 
@@ -159,7 +159,7 @@ describe('TokenStateCache', () => {
     expect(cache.lookup('s:404')).toEqual({ value: null });
   });
 
-  it('stores nothing when the read fails, and the next miss reads again', async () => {
+  it('stores nothing when the read fails', async () => {
     const { cache } = makeCache();
     const { load, reads } = heldLoader();
 
@@ -174,7 +174,7 @@ describe('TokenStateCache', () => {
     expect(load).toHaveBeenCalledTimes(2);
   });
 
-  it('holds at most maxEntries, dropping the least recently used', async () => {
+  it('keeps at most maxEntries entries', async () => {
     const { cache, evictions } = makeCache({ maxEntries: 2 });
     await cache.load('s:1', async () => LIVE);
     await cache.load('s:2', async () => LIVE);
@@ -188,7 +188,7 @@ describe('TokenStateCache', () => {
     expect(evictions).toEqual([['capacity', 1]]);
   });
 
-  it('stops serving an entry once the TTL has passed since its read started', async () => {
+  it('expires an entry a TTL after its read', async () => {
     const { cache, evictions, advance } = makeCache({ ttlMs: 1000 });
     const { load, reads } = heldLoader();
 

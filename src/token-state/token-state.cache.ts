@@ -48,7 +48,7 @@ export class TokenStateCache<T> {
       perf: { now: this.now },
       // With an injected clock, read it on every check instead of caching it for a millisecond.
       ttlResolution: options.now ? 0 : 1,
-      // Expired entries are dropped on read, so a lookup never sees one.
+      // Expired entries are dropped on read, so a lookup never returns one.
       ttlAutopurge: false,
       updateAgeOnGet: false,
       dispose: (_value, _key, reason) => {

@@ -23,7 +23,7 @@ export class TokenStateRepository implements OnApplicationShutdown {
   constructor(@Inject(VERSO_GUARD_OPTIONS) options: ResolvedVersoGuardOptions) {
     this.database = openTokenStateDatabase(options);
     // Fault injection for tests (TOKEN_STATE_READ_DELAY_MS, honoured only with
-    // NODE_ENV=test): each read holds its result this long after the database
+    // NODE_ENV=test): each read keeps its result this long after the database
     // answered, so a revocation can commit and be announced while a read of
     // the old state is still in flight: the race a cache fill must lose.
     this.readDelayMs = options.testReadDelayMs;

@@ -1,13 +1,13 @@
 import { UserRole } from '../users/user.entity';
 
-/** What the guard needs to know about one session. */
+/** The state of one session that the guard compares. */
 export interface SessionState {
   userId: string;
   expiresAtMs: number;
   revoked: boolean;
 }
 
-/** What the guard needs to know about one user. */
+/** The state of one user that the guard compares. */
 export interface UserState {
   tokenVersion: number;
   role: UserRole;

@@ -11,7 +11,7 @@ export class User {
   @Column({ type: 'text' })
   email: string;
 
-  // Never selected unless a query asks for it by name.
+  // Never selected unless a query requests it by name.
   @Column({ name: 'password_hash', type: 'text', select: false })
   passwordHash: string;
 
@@ -37,7 +37,7 @@ export class User {
   updatedAt: Date;
 }
 
-/** A lock is in force when it has no end or its end is still ahead. */
+/** Return whether a lock is in force: it has no end, or its end is still ahead. */
 export function isLocked(user: Pick<User, 'lockedAt' | 'lockedUntil'>, now = Date.now()): boolean {
   if (!user.lockedAt) return false;
   return user.lockedUntil === null || user.lockedUntil.getTime() > now;

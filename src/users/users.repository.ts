@@ -22,7 +22,7 @@ export class UsersRepository {
     return this.users.createQueryBuilder('user').where('lower(user.email) = lower(:email)', { email }).getOne();
   }
 
-  /** The only reads that select the password hash. */
+  /** Find a user with the password hash, which no other read selects. */
   findByEmailWithPassword(email: string): Promise<UserWithPassword | null> {
     return this.users
       .createQueryBuilder('user')

@@ -68,7 +68,7 @@ export interface VersoGuardOptions {
   onTokenAccepted?: (principal: Principal) => void;
 
   /**
-   * Fault injection for tests: each state read holds its result this long
+   * Fault injection for tests: each state read keeps its result this long
    * after the database answered, to force a read to race a revocation.
    * verso sets it only with NODE_ENV=test; leave it out anywhere else.
    */
