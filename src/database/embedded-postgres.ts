@@ -50,6 +50,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     // PostgreSQL is chatty on stderr; only its problems are worth a line.
     onLog: (message) => {
+      // Stopping the server ends the backends of connections still closing;
+      // PostgreSQL reports each as FATAL, though verso asked for the stop.
+      if (message.includes('terminating connection due to administrator command')) return;
       if (/\b(ERROR|FATAL|PANIC):/.test(message)) logger.warn(message.trim());
     },
     onError: (error) => logger.error(error instanceof Error ? error.message : String(error).trim()),
