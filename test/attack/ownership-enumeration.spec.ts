@@ -6,18 +6,6 @@ const SESSION_NOT_FOUND = { statusCode: 404, message: 'Session not found.', erro
 const ADMIN_REQUIRED = { statusCode: 403, message: 'This route requires the admin role.', error: 'Forbidden' };
 const INVALID_CREDENTIALS = { statusCode: 401, message: 'Invalid email or password.', error: 'Unauthorized' };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-async function timedLogin(baseUrl: string, email: string, password: string): Promise<{ ms: number; response: HttpResult }> {
-  const started = process.hrtime.bigint();
-  const response = await http(baseUrl, 'POST', '/auth/login', { body: { email, password } });
-  return { ms: Number(process.hrtime.bigint() - started) / 1e6, response };
-}
-
 describe('ownership', () => {
   let database: TestDatabase;
   let verso: TestApp;
@@ -86,15 +74,13 @@ describe('ownership', () => {
 });
 
 describe('login enumeration', () => {
-  const SAMPLES = 40;
   let database: TestDatabase;
   let verso: TestApp;
   let user: LoggedInUser;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    // The production Argon2 parameters: the comparison is about their cost.
-    verso = await startTestApp(database.url, { ARGON2_MEMORY_KIB: '19456', ARGON2_TIME_COST: '2', ARGON2_PARALLELISM: '1' });
+    verso = await startTestApp(database.url);
     user = await registerAndLogin(verso.baseUrl);
   });
 
@@ -122,38 +108,6 @@ describe('login enumeration', () => {
     expect(unknown.headers.get('content-length')).toBe(wrong.headers.get('content-length'));
   });
 
-  it('unknown email and wrong password take about the same time', async () => {
-    // Warm up both paths, then interleave so that load from other processes hits both alike.
-    for (let i = 0; i < 3; i++) {
-      await timedLogin(verso.baseUrl, `warmup-${i}@example.com`, 'some guess');
-      await timedLogin(verso.baseUrl, user.email, 'some guess');
-    }
-
-    // Each sample is one pair measured back to back, alternating which path
-    // goes first, so that load drifting over the run and order effects cancel.
-    const unknown: number[] = [];
-    const wrong: number[] = [];
-    const pairRatios: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      const measureUnknown = async () => (await timedLogin(verso.baseUrl, `nobody-${i}@example.com`, `guess ${i}`)).ms;
-      const measureWrong = async () => (await timedLogin(verso.baseUrl, user.email, `guess ${i}`)).ms;
-      let unknownMs: number;
-      let wrongMs: number;
-      if (i % 2 === 0) {
-        unknownMs = await measureUnknown();
-        wrongMs = await measureWrong();
-      } else {
-        wrongMs = await measureWrong();
-        unknownMs = await measureUnknown();
-      }
-      unknown.push(unknownMs);
-      wrong.push(wrongMs);
-      pairRatios.push(unknownMs / wrongMs);
-    }
-
-    // The median pair ratio must be within 20 % of 1; a failure also shows both medians.
-    const ratio = median(pairRatios);
-    const comparison = { withinTwentyPercent: ratio > 0.8 && ratio < 1.2, ratio, unknownMedianMs: median(unknown), wrongMedianMs: median(wrong) };
-    expect(comparison).toMatchObject({ withinTwentyPercent: true });
-  });
+  // The timing of the two cases is compared in test/login-timing.timing.spec.ts,
+  // which runs alone after the other files so their load does not blur it.
 });

@@ -3,9 +3,14 @@ import { http, HttpResult, registerAndLogin } from './support/http';
 import { INVALID_CREDENTIALS } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
-// Pairs of samples after a warm-up: enough for a stable median on a shared
-// machine, few enough to keep the file within a few seconds.
-const PAIRS = 21;
+// One batch of pairs gives a stable median on a quiet machine in a few
+// seconds. A shared machine can still disturb one batch, so a batch whose
+// median falls outside the bound is followed by another, up to three, each
+// judged on every pair measured so far. A real leak still fails: with the
+// dummy hash removed, a wrong password took about five times as long as an
+// unknown email in every batch.
+const PAIRS_PER_BATCH = 21;
+const MAX_BATCHES = 3;
 const WARM_UP = 3;
 // The two cases may differ by at most 20 %.
 const MAX_RATIO = 1.2;
@@ -21,6 +26,10 @@ function median(values: number[]): number {
  * must be indistinguishable: same status, same body, same time. The time
  * only matches with the real Argon2 cost, so this file uses the defaults
  * instead of the cheap parameters of the other tests.
+ *
+ * Files named *.timing.spec.ts run in a second Jest pass, alone, after every
+ * other file (jest.timing.config.js), so the load of parallel test files
+ * does not blur the comparison.
  */
 describe('failed login for an unknown email and a wrong password', () => {
   let database: TestDatabase;
@@ -70,15 +79,25 @@ describe('failed login for an unknown email and a wrong password', () => {
     // of a pair, whereas two separate medians would show it as a difference
     // between the cases.
     const ratios: number[] = [];
-    for (let index = 0; index < PAIRS; index++) {
-      const unknownFirst = index % 2 === 0;
-      const first = await attempt(unknownFirst ? 'nobody@example.com' : email);
-      const second = await attempt(unknownFirst ? email : 'nobody@example.com');
-      const [unknown, wrong] = unknownFirst ? [first.ms, second.ms] : [second.ms, first.ms];
-      ratios.push(wrong / unknown);
+    const statuses = new Set<number>();
+    let ratio = Number.NaN;
+    for (let batch = 0; batch < MAX_BATCHES; batch++) {
+      for (let index = 0; index < PAIRS_PER_BATCH; index++) {
+        const unknownFirst = index % 2 === 0;
+        const first = await attempt(unknownFirst ? 'nobody@example.com' : email);
+        const second = await attempt(unknownFirst ? email : 'nobody@example.com');
+        const [unknown, wrong] = unknownFirst ? [first, second] : [second, first];
+        statuses.add(unknown.response.status).add(wrong.response.status);
+        ratios.push(wrong.ms / unknown.ms);
+      }
+
+      ratio = median(ratios);
+      if (ratio <= MAX_RATIO && ratio >= 1 / MAX_RATIO) break;
     }
 
-    const ratio = median(ratios);
+    // Every attempt was a real failed login, not a 429 from the rate limiter
+    // that would skip the hashing on both sides.
+    expect([...statuses]).toEqual([401]);
     expect(ratio).toBeLessThanOrEqual(MAX_RATIO);
     expect(ratio).toBeGreaterThanOrEqual(1 / MAX_RATIO);
   });
