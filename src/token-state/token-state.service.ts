@@ -119,24 +119,27 @@ export class TokenStateService {
     return result;
   }
 
+  /** Evict the entries named by invalidation keys (`s:<session id>`, `u:<user id>`). */
   private evict(keys: string[]): void {
-    const sessionKeys: string[] = [];
-    const userKeys: string[] = [];
+    const sessionIds: string[] = [];
+    const userIds: string[] = [];
     for (const key of keys) {
-      if (key.startsWith('s:')) sessionKeys.push(key);
-      else if (key.startsWith('u:')) userKeys.push(key);
+      if (key.startsWith('s:')) sessionIds.push(key.slice(2));
+      else if (key.startsWith('u:')) userIds.push(key.slice(2));
     }
-    if (sessionKeys.length > 0) this.sessions.invalidate(sessionKeys);
-    if (userKeys.length > 0) this.users.invalidate(userKeys);
+    if (sessionIds.length > 0) this.sessions.invalidate(sessionIds);
+    if (userIds.length > 0) this.users.invalidate(userIds);
   }
 
   /** Look up both states in the cache; null when either is missing or the cache is not in use. */
   private lookupBoth(claims: TokenClaims): { session: SessionState | null; user: UserState | null } | null {
     if (!this.cacheEnabled || !this.channel.isUp) return null;
 
-    const session = this.sessions.lookup(sessionKey(claims.sid));
+    // Each cache is keyed by the bare id, because building a prefixed key
+    // would allocate and hash a new string on every request.
+    const session = this.sessions.lookup(claims.sid);
     if (!session) return null;
-    const user = this.users.lookup(userKey(claims.sub));
+    const user = this.users.lookup(claims.sub);
     if (!user) return null;
 
     this.lookups.hit.inc(2);
@@ -144,30 +147,30 @@ export class TokenStateService {
   }
 
   private loadSession(sessionId: string): Promise<SessionState | null> {
-    return this.read(this.sessions, sessionKey(sessionId), () => this.repository.findSessionState(sessionId));
+    return this.read(this.sessions, 'session', sessionId, () => this.repository.findSessionState(sessionId));
   }
 
   private loadUser(userId: string): Promise<UserState | null> {
-    return this.read(this.users, userKey(userId), () => this.repository.findUserState(userId));
+    return this.read(this.users, 'user', userId, () => this.repository.findUserState(userId));
   }
 
-  private async read<T>(cache: TokenStateCache<T>, key: string, load: () => Promise<T | null>): Promise<T | null> {
+  private async read<T>(cache: TokenStateCache<T>, kind: 'session' | 'user', id: string, load: () => Promise<T | null>): Promise<T | null> {
     try {
       if (!this.cacheEnabled || !this.channel.isUp) {
         this.lookups.bypass.inc();
         return await this.withDeadline(load());
       }
 
-      const cached = cache.lookup(key);
+      const cached = cache.lookup(id);
       if (cached) {
         this.lookups.hit.inc();
         return cached.value;
       }
       this.lookups.miss.inc();
-      return await this.withDeadline(cache.load(key, load));
+      return await this.withDeadline(cache.load(id, load));
     } catch (error) {
       const held = this.logThrottle.take('read');
-      if (held !== null) this.logger.error(`Token state read failed for ${key}: ${(error as Error).message}${heldBackSuffix(held)}`);
+      if (held !== null) this.logger.error(`Token state read failed for ${kind} ${id}: ${(error as Error).message}${heldBackSuffix(held)}`);
       throw new TokenStateUnavailableError(error);
     }
   }
