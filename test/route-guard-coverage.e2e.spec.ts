@@ -21,6 +21,7 @@ const PUBLIC_CONTROLLER_ROUTES = [
   'GET /health/live',
   'GET /health/ready',
   'GET /.well-known/jwks.json',
+  // Needs no JWT; with METRICS_TOKEN set, MetricsTokenGuard requires that token (test/metrics.e2e.spec.ts).
   'GET /metrics',
 ];
 

@@ -28,6 +28,11 @@ export interface IntrospectionClient {
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 const CLIENT_SECRET_PATTERN = /^[A-Za-z0-9._~-]{32,256}$/;
 
+// RFC 6750's b64token: the characters a bearer token can carry in an Authorization
+// header. No client could send a value outside it (one with a trailing newline
+// from a secret file, say), so such a value fails the start instead of every scrape.
+const BEARER_TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 /** `id:secret` pairs separated by commas. Issues name the entry by position, never by value. */
 const clientCredentials = z.string().transform((value, context) => {
   const clients: IntrospectionClient[] = [];
@@ -126,6 +131,8 @@ const environmentSchema = z
 
     // Credentials of the gateways and services allowed to call /oauth/introspect and /oauth/revoke.
     INTROSPECTION_CLIENTS: clientCredentials.default([]),
+    // Bearer token that GET /metrics requires. Without it the route is open.
+    METRICS_TOKEN: z.string().optional(),
   })
   .superRefine((env, context) => {
     // Development keys live in .data/ and are written by the launcher; in
@@ -151,6 +158,11 @@ const environmentSchema = z
     }
     if (env.REFRESH_TOKEN_SECRET !== undefined && Buffer.byteLength(env.REFRESH_TOKEN_SECRET) < 32) {
       context.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'must be at least 32 bytes long' });
+    }
+    if (env.METRICS_TOKEN !== undefined && Buffer.byteLength(env.METRICS_TOKEN) < 32) {
+      context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must be at least 32 bytes long' });
+    } else if (env.METRICS_TOKEN !== undefined && !BEARER_TOKEN_PATTERN.test(env.METRICS_TOKEN)) {
+      context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must contain only letters, digits and - . _ ~ + /, with = allowed only at the end' });
     }
   });
 
@@ -219,6 +231,10 @@ export interface AppConfig {
     registerPerAddress: number;
   };
   introspectionClients: IntrospectionClient[];
+  metrics: {
+    /** Bearer token required on GET /metrics, or undefined to leave the route open. */
+    token?: string;
+  };
 }
 
 /** Thrown when the environment is invalid; the message names variables, never values. */
@@ -302,6 +318,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       registerPerAddress: env.RATE_LIMIT_REGISTER_PER_ADDRESS,
     },
     introspectionClients: env.INTROSPECTION_CLIENTS,
+    metrics: {
+      token: env.METRICS_TOKEN,
+    },
   };
 }
 

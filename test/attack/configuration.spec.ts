@@ -36,6 +36,22 @@ describe('configuration of the security settings', () => {
     expect(message).toBe('Invalid configuration: JWT_SECRET must be at least 32 bytes long');
   });
 
+  it('METRICS_TOKEN shorter than 32 bytes fails without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: 'short-metrics-token' });
+    expect(message).toBe('Invalid configuration: METRICS_TOKEN must be at least 32 bytes long');
+  });
+
+  it('METRICS_TOKEN with a newline fails without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: `${'m'.repeat(40)}\n` });
+    expect(message).toBe('Invalid configuration: METRICS_TOKEN must contain only letters, digits and - . _ ~ + /, with = allowed only at the end');
+  });
+
+  it('METRICS_TOKEN is kept, and unset by default', () => {
+    const token = 'Zm9vYmFyYmF6cXV4-._~+/0123456789abcdef==';
+    expect(loadConfig({ ...base, METRICS_TOKEN: token }).metrics).toEqual({ token });
+    expect(loadConfig(base).metrics).toEqual({ token: undefined });
+  });
+
   it('BODY_LIMIT_BYTES above 10 MiB fails', () => {
     expect(configError({ BODY_LIMIT_BYTES: String(20 * 1024 * 1024) })).toBe('Invalid configuration: BODY_LIMIT_BYTES must be at most 10485760');
   });
