@@ -7,8 +7,14 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorsFilter } from './common/errors.filter';
 import { AppConfig } from './config/configuration';
+import { createFrameworkErrorHandler } from './http/framework-errors';
 import { acceptOnlyJsonObjectBodies } from './http/json-body.parser';
-import { registerSecurityHeaders } from './http/security-headers';
+import { computeSecurityHeaders, registerSecurityHeaders } from './http/security-headers';
+
+// Every path parameter of verso is a UUID (36 characters). The router rejects
+// a parameter longer than this with 414, before any guard runs (see
+// http/framework-errors.ts).
+const MAX_PARAM_LENGTH = 200;
 
 /**
  * Build the HTTP application: Fastify, because the adapter costs more than the
@@ -16,12 +22,26 @@ import { registerSecurityHeaders } from './http/security-headers';
  * headers and OpenAPI. Used by main.ts and by the tests.
  */
 export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
+  // Computed before the adapter, because the router's own errors need them too.
+  const securityHeaders = computeSecurityHeaders({
+    // Swagger UI at /docs loads its own script and styles from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     // Forwarding headers count only from these addresses; from anyone else
     // they are ignored, so a client cannot pick its own rate limit bucket.
     trustProxy: config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: createFrameworkErrorHandler(securityHeaders, MAX_PARAM_LENGTH),
   });
   // Nest's own body parsers are off, because they accept any JSON value and
   // form data everywhere; RFC 7662 and RFC 7009 require form data on /oauth/.
@@ -42,17 +62,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   // before main.ts has stopped the embedded PostgreSQL. SIGHUP reloads the
   // signing keys and must not stop the process either.
 
-  registerSecurityHeaders(adapter.getInstance(), {
-    // Swagger UI at /docs loads its own script and styles from this origin.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
-  });
+  registerSecurityHeaders(adapter.getInstance(), securityHeaders);
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.http.corsOrigins,

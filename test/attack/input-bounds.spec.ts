@@ -151,6 +151,34 @@ describe('input bounds', () => {
     });
   });
 
+  describe('path', () => {
+    it.each(['DELETE /sessions/:id', 'GET /admin/users/:id', 'POST /admin/users/:id/lock'])('parameter over 200 characters gets 414 on %s', async (route) => {
+      const [method, template] = route.split(' ');
+      const response = await http(verso.baseUrl, method, template.replace(':id', 'a'.repeat(201)), { token: user.accessToken });
+
+      expect(response.status).toBe(414);
+      expect(response.body).toEqual({ statusCode: 414, message: 'A path parameter is longer than 200 characters.', error: 'URI Too Long' });
+      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+    });
+
+    it('parameter of 200 characters reaches the route', async () => {
+      const response = await http(verso.baseUrl, 'DELETE', `/sessions/${'a'.repeat(200)}`, { token: user.accessToken });
+
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual({ statusCode: 404, message: 'Session not found.', error: 'Not Found' });
+    });
+
+    it('malformed percent-encoding gets 400', async () => {
+      const response = await http(verso.baseUrl, 'DELETE', '/sessions/%zz', { token: user.accessToken });
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('The request path is not a valid URL.'));
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+  });
+
   describe('fuzz', () => {
     it('random JSON shapes never get a 5xx', async () => {
       const admin = await registerAndLogin(verso.baseUrl);
