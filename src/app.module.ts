@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule } from 'nestjs-pino';
 
@@ -26,8 +26,10 @@ export class AppModule {
           // One line per request costs more than the guard itself, and so does
           // pino-http's per-request child logger even when it logs nothing.
           // Request logging is for debugging, so below debug level the
-          // middleware is not mounted at all.
-          forRoutes: logsRequests ? undefined : [],
+          // middleware is not mounted at all. The route is spelled out because
+          // nestjs-pino's default, '{/*splat}', matches only '/' under the
+          // Fastify adapter, so no request was logged.
+          forRoutes: logsRequests ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],
           pinoHttp: {
             level: config.logLevel,
             autoLogging: logsRequests,

@@ -37,12 +37,20 @@ export class VersoGuardModule {
   }
 
   static forRootAsync(options: VersoGuardAsyncOptions): DynamicModule {
+    const globalGuard = options.globalGuard ?? true;
     const optionsProvider: Provider = {
       provide: VERSO_GUARD_OPTIONS,
       inject: options.inject ?? [],
-      useFactory: async (...args: unknown[]) => resolveVersoGuardOptions(await options.useFactory(...args)),
+      useFactory: async (...args: unknown[]) => {
+        const resolved = await options.useFactory(...args);
+        // The guard is registered before the factory runs, so a different value here would be silently ignored.
+        if (resolved.globalGuard !== undefined && resolved.globalGuard !== globalGuard) {
+          throw new Error(`VersoGuardModule: useFactory returned globalGuard: ${resolved.globalGuard}, which has no effect. Set globalGuard beside useFactory in forRootAsync instead`);
+        }
+        return resolveVersoGuardOptions(resolved);
+      },
     };
-    return VersoGuardModule.build(optionsProvider, options.imports ?? [], options.globalGuard ?? true);
+    return VersoGuardModule.build(optionsProvider, options.imports ?? [], globalGuard);
   }
 
   private static build(optionsProvider: Provider, imports: NonNullable<ModuleMetadata['imports']>, globalGuard: boolean): DynamicModule {

@@ -58,7 +58,7 @@ export interface VersoGuardOptions {
    */
   dataSource?: DataSource;
 
-  /** Register the guard for every route of the application (default true). */
+  /** Register the guard for every route of the application (default true). With forRootAsync, set it beside useFactory. */
   globalGuard?: boolean;
 
   /**

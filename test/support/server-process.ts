@@ -59,14 +59,27 @@ async function waitUntilReady(child: ChildProcess, baseUrl: string, output: () =
   throw new Error(`verso was not ready within ${READY_TIMEOUT_MS} ms:\n${output()}`);
 }
 
+/**
+ * Stop the process and wait until its output pipes have closed too, so that
+ * output() then contains every line it wrote: 'exit' can come before the last
+ * chunk is read. The wait for the pipes is bounded, in case a child of verso
+ * keeps them open.
+ */
 function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
+  const closed = new Promise<void>((resolve) => {
+    if (child.stdout?.closed !== false && child.stderr?.closed !== false) resolve();
+    child.once('close', () => resolve());
   });
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        });
+  return exited.then(() => Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]));
 }
