@@ -37,6 +37,7 @@ export class AppModule {
               paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.headers["set-cookie"]'],
               censor: '[redacted]',
             },
+            serializers: { req: withoutQueryString },
             transport: undefined,
           },
         }),
@@ -52,4 +53,18 @@ export class AppModule {
       ],
     };
   }
+}
+
+/**
+ * Drop the query string from a logged request. verso reads no token from
+ * it, but a misconfigured client may still send one there (`?access_token=`),
+ * and the line would then carry a live token.
+ */
+function withoutQueryString<T extends { url?: string; query?: unknown }>(request: T): T {
+  if (typeof request.url === 'string') {
+    const queryStart = request.url.indexOf('?');
+    if (queryStart !== -1) request.url = `${request.url.slice(0, queryStart)}?[redacted]`;
+  }
+  if (request.query !== undefined) request.query = '[redacted]';
+  return request;
 }

@@ -53,7 +53,9 @@ describe.each(['debug', 'trace'])('log secrecy at %s level', (level) => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const clients = testClients();
-    const environment = testEnvironment(database.url, { LOG_LEVEL: level, INTROSPECTION_CLIENTS: clients.environment });
+    const metricsToken = randomBytes(32).toString('base64url');
+    const environment = testEnvironment(database.url, { LOG_LEVEL: level, INTROSPECTION_CLIENTS: clients.environment, METRICS_TOKEN: metricsToken });
+    remember('server secret', 'METRICS_TOKEN', metricsToken);
     remember('server secret', 'JWT_SECRET', environment.JWT_SECRET);
     remember('server secret', 'REFRESH_TOKEN_SECRET', environment.REFRESH_TOKEN_SECRET);
     remember('client secret', 'gateway secret', clients.gateway.secret);
@@ -155,6 +157,17 @@ describe.each(['debug', 'trace'])('log secrecy at %s level', (level) => {
     await expectStatus(401, 'GET', '/auth/me', { token: forged });
     await expectStatus(200, 'POST', '/oauth/introspect', { basic: clients.gateway, form: { token: forged } });
 
+    // A client that puts its token in the query string gets 401, because verso
+    // reads tokens only from the Authorization header, and the request line
+    // is logged without the query.
+    await expectStatus(401, 'GET', `/auth/me?access_token=${encodeURIComponent(changed.body.accessToken)}`);
+    await expectStatus(401, 'GET', `/auth/verify?token=${encodeURIComponent(changed.body.refreshToken)}`);
+
+    const wrongMetricsToken = randomBytes(32).toString('base64url');
+    remember('server secret', 'wrong metrics token', wrongMetricsToken);
+    await expectStatus(200, 'GET', '/metrics', { headers: { authorization: `Bearer ${metricsToken}` } });
+    await expectStatus(401, 'GET', '/metrics', { headers: { authorization: `Bearer ${wrongMetricsToken}` } });
+
     await rememberPasswordHash('hash of the new password');
 
     // Stopping waits for the output streams to close, so every line written is captured.
@@ -182,6 +195,11 @@ describe.each(['debug', 'trace'])('log secrecy at %s level', (level) => {
   it('redacts the authorization header', () => {
     // Guarded and OAuth requests carry the header, so the checks below would catch a missing redaction.
     expect(output).toContain('"authorization":"[redacted]"');
+  });
+
+  it('redacts the query string', () => {
+    // The requests with a token in the query were logged, only without it.
+    expect(output).toContain('"url":"/auth/me?[redacted]"');
   });
 
   it('captures the failed login warning', () => {
