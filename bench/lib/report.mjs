@@ -72,6 +72,16 @@ function renderRequestPath(request) {
         `${bypass.toLocaleString('en-US')} bypasses (${total > 0 ? ((100 * hit) / total).toFixed(2) : '0'} % hits; two lookups per request).`,
     );
   }
+
+  const paired = request.pairedStateCheck;
+  if (paired) {
+    const ratio = ({ median, min, max }) => `${median.toFixed(2)} (${min.toFixed(2)}–${max.toFixed(2)})`;
+    lines.push(
+      '',
+      '(c) and (b) run back to back in every round, in alternating order. Their ratio within each round, median with the ' +
+        `lowest and highest: requests/s of (c) ÷ (b) ${ratio(paired.throughput)}; server CPU per request of (b) ÷ (c) ${ratio(paired.cpu)}.`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -140,11 +150,14 @@ function renderTargets(results, elapsedSeconds, machine) {
     rows.push([label, `${(a / b).toFixed(2)} ×`, a / b >= minimum ? 'yes' : 'no']);
   };
 
-  ratioTarget('(c) ≥ 0.95 × (b) throughput', 'c', 'b', 0.95);
-  const cpu = (key) => request.find((row) => row.key === key && !row.skipped)?.cpuMicrosecondsPerRequest.median;
-  if (cpu('b') !== undefined && cpu('c') !== undefined) {
-    const ratio = cpu('b') / cpu('c');
-    rows.push(['the same, by server CPU per request: (b) ÷ (c) ≥ 0.95', `${ratio.toFixed(2)} ×`, ratio >= 0.95 ? 'yes' : 'no']);
+  // (c) against (b) is judged on the ratios within each round, from their adjacent runs.
+  const paired = results.request?.pairedStateCheck;
+  if (paired) {
+    const { throughput, cpu } = paired;
+    rows.push(['(c) ≥ 0.95 × (b) throughput, median of the rounds', `${throughput.median.toFixed(2)} ×`, throughput.median >= 0.95 ? 'yes' : 'no']);
+    rows.push(['the same, by server CPU per request: (b) ÷ (c) ≥ 0.95', `${cpu.median.toFixed(2)} ×`, cpu.median >= 0.95 ? 'yes' : 'no']);
+  } else {
+    rows.push(['(c) ≥ 0.95 × (b) throughput, median of the rounds', 'not measured', '–']);
   }
   ratioTarget('(c) ≥ 1.5 × (d) throughput', 'c', 'd', 1.5);
   ratioTarget('(c) faster than the PostgreSQL denylist', 'c', 'e-postgres', 1);

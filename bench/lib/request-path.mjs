@@ -92,7 +92,7 @@ export async function benchRequestPath(context) {
         const job = { kind: 'bearer', url: server.url, path: variant.path, tokenFile, connections: options.connections, maxSeconds: options.seconds + 30 };
 
         if (variant.stateCheck) await server.request({ stateCheck: variant.stateCheck });
-        if (variant.reloadCache) await evictPool(database, pool);
+        if (variant.reloadCache) await evictPool(database, pool, server.url);
         await load.run({ ...job, durationSeconds: round === 0 ? firstWarmupSeconds : options.warmupSeconds });
         const before = variant.scrapeCache ? await scrapeCacheLookups(server.url) : null;
         const cpuBefore = cpuSeconds(server.pid);
@@ -106,7 +106,16 @@ export async function benchRequestPath(context) {
       }
     }
 
-    return { poolSize: options.poolSize, rounds: options.rounds, seconds: options.seconds, warmupSeconds: options.warmupSeconds, firstWarmupSeconds, connections: options.connections, rows: [...variants.map((variant) => summarize(variant, runs.get(variant.key))), ...skipped] };
+    return {
+      poolSize: options.poolSize,
+      rounds: options.rounds,
+      seconds: options.seconds,
+      warmupSeconds: options.warmupSeconds,
+      firstWarmupSeconds,
+      connections: options.connections,
+      rows: [...variants.map((variant) => summarize(variant, runs.get(variant.key))), ...skipped],
+      pairedStateCheck: pairStateCheck(runs.get('b'), runs.get('c')),
+    };
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()));
     if (redis.client) await clearRedisDenylist(redis, deniedIds);
@@ -123,10 +132,34 @@ async function checkVariant(variant, url, token, owner) {
   }
 }
 
+/**
+ * Rotate the variants by round, and reverse every other round. (c) always
+ * runs right next to (b), first in one round and second in the next. Their
+ * ratio is then taken from two runs a few seconds apart, because a shared
+ * machine's speed drifts over a round by more than the difference measured.
+ */
 function orderForRound(variants, round, rounds) {
-  const shift = Math.floor((round * variants.length) / rounds);
-  const rotated = [...variants.slice(shift), ...variants.slice(0, shift)];
-  return round % 2 === 1 ? rotated.reverse() : rotated;
+  const others = variants.filter((variant) => variant.key !== 'c');
+  const shift = Math.floor((round * others.length) / rounds);
+  const rotated = [...others.slice(shift), ...others.slice(0, shift)];
+  const order = round % 2 === 1 ? rotated.reverse() : rotated;
+
+  const cached = variants.find((variant) => variant.key === 'c');
+  const baseline = order.findIndex((variant) => variant.key === 'b');
+  if (!cached) return order;
+  if (baseline === -1) return [...order, cached];
+  order.splice(round % 2 === 0 ? baseline + 1 : baseline, 0, cached);
+  return order;
+}
+
+/** Ratios of (c) to (b) within each round, from their adjacent runs: null unless both ran. */
+function pairStateCheck(baselineRuns, cachedRuns) {
+  if (!baselineRuns?.length || !cachedRuns?.length) return null;
+  const rounds = baselineRuns.map((baseline, round) => ({ baseline, cached: cachedRuns[round] }));
+  return {
+    throughput: spread(rounds.map(({ baseline, cached }) => cached.requestsPerSecond / baseline.requestsPerSecond)),
+    cpu: spread(rounds.map(({ baseline, cached }) => baseline.cpuMicrosecondsPerRequest / cached.cpuMicrosecondsPerRequest)),
+  };
 }
 
 function summarize(variant, runs) {
@@ -151,15 +184,35 @@ function summarize(variant, runs) {
  * (30 s later by default) and a measured run that happens to span that moment
  * pays for every reload at once, which steady traffic spreads over the TTL.
  */
-async function evictPool(database, pool) {
+async function evictPool(database, pool, serverUrl) {
   const { INVALIDATION_CHANNEL } = requireDist('src/token-state/invalidation-channel.service.js');
   const { sessionKey, userKey } = requireDist('src/token-state/token-state.types.js');
   const keys = pool.flatMap(({ sessionId, userId }) => [sessionKey(sessionId), userKey(userId)]);
+  const received = await invalidationsReceived(serverUrl);
+
   // The channel's own message format; 150 keys keep a payload under PostgreSQL's 8000-byte limit.
+  let sent = 0;
   for (let start = 0; start < keys.length; start += 150) {
     const message = { i: 'bench', t: Date.now(), k: keys.slice(start, start + 150) };
     await database.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
+    sent++;
   }
+
+  // The server applies a message in the same step as it counts it, so once
+  // the counter has moved by every message sent, the pool is evicted. A
+  // message applied after the warm-up had begun would evict entries inside
+  // the measured run instead.
+  const deadline = Date.now() + 10_000;
+  while ((await invalidationsReceived(serverUrl)) < received + sent) {
+    if (Date.now() > deadline) throw new Error(`the server applied fewer than ${sent} invalidation messages within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function invalidationsReceived(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^verso_invalidation_messages_total\{kind="invalidate"\} (\d+)/m.exec(text);
+  return match ? Number(match[1]) : 0;
 }
 
 async function scrapeCacheLookups(url) {
