@@ -33,11 +33,13 @@ export class AppModule {
           pinoHttp: {
             level: config.logLevel,
             autoLogging: logsRequests,
+            // Request lines are debugging output, so they carry the debug level.
+            customLogLevel: () => 'debug',
             redact: {
               paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.headers["set-cookie"]'],
               censor: '[redacted]',
             },
-            serializers: { req: withoutQueryString },
+            serializers: { req: redactRequest },
             transport: undefined,
           },
         }),
@@ -55,16 +57,24 @@ export class AppModule {
   }
 }
 
+// Headers whose values a request log may show. Every other header is logged
+// by name only, because clients and proxies carry credentials in many of
+// them (Proxy-Authorization, X-Api-Key, a token in a Referer URL).
+const LOGGED_HEADERS = new Set(['host', 'user-agent', 'content-type', 'content-length', 'accept', 'accept-encoding', 'connection', 'origin', 'x-forwarded-for', 'x-request-id']);
+
 /**
- * Drop the query string from a logged request. verso reads no token from
- * it, but a misconfigured client may still send one there (`?access_token=`),
- * and the line would then carry a live token.
+ * Redact a logged request: header values outside LOGGED_HEADERS, and the query
+ * string. verso reads no token from the query, but a misconfigured client may
+ * still send one there (`?access_token=`), and the line would then carry it.
  */
-function withoutQueryString<T extends { url?: string; query?: unknown }>(request: T): T {
+function redactRequest<T extends { url?: string; query?: unknown; headers?: Record<string, unknown> }>(request: T): T {
   if (typeof request.url === 'string') {
     const queryStart = request.url.indexOf('?');
     if (queryStart !== -1) request.url = `${request.url.slice(0, queryStart)}?[redacted]`;
   }
   if (request.query !== undefined) request.query = '[redacted]';
+  if (request.headers) {
+    request.headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, LOGGED_HEADERS.has(name) ? value : '[redacted]']));
+  }
   return request;
 }

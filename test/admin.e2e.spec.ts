@@ -247,6 +247,24 @@ describe('admin routes', () => {
       expect(response.body).toEqual({ statusCode: 400, message: 'An admin cannot lock their own account.', error: 'Bad Request' });
     });
 
+    it("returns 400 for the admin's own id in upper case", async () => {
+      const response = await asAdmin('POST', `/admin/users/${admin.userId.toUpperCase()}/lock`, { reason: 'test' });
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ statusCode: 400, message: 'An admin cannot lock their own account.', error: 'Bad Request' });
+    });
+
+    // Week dates, comma fractions and the basic format are ISO 8601 but not
+    // RFC 3339, and Date cannot parse them.
+    it.each(['2030-W01', '2030-W01-1', '2030-01-01T00:00:00,5Z', '20300101T000000Z'])('returns 400 for until %s', async (until) => {
+      const target = await registerAndLogin(verso.baseUrl);
+
+      const response = await asAdmin('POST', `/admin/users/${target.userId}/lock`, { reason: 'test', until });
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('until must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z'));
+    });
+
     it('returns 404 for an unknown user', async () => {
       const response = await asAdmin('POST', `/admin/users/${randomUUID()}/lock`, { reason: 'test' });
 

@@ -99,6 +99,22 @@ describe('POST /auth/refresh', () => {
     expect(response.body).toEqual(INVALID_REFRESH_TOKEN);
   });
 
+  it('returns 401 for another spelling of the token', async () => {
+    // The last character carries spare bits: flipping its lowest bit decodes to the same bytes.
+    const user = await registerAndLogin(verso.baseUrl);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet[alphabet.indexOf(user.refreshToken.at(-1) as string) ^ 1];
+    const variant = `${user.refreshToken.slice(0, -1)}${last}`;
+    expect(Buffer.from(variant, 'base64url')).toEqual(Buffer.from(user.refreshToken, 'base64url'));
+
+    const response = await refresh(variant);
+
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual(INVALID_REFRESH_TOKEN);
+    // Not taken for reuse of an old token, so the session goes on.
+    expect((await refresh(user.refreshToken)).status).toBe(200);
+  });
+
   it('returns 401 after a local logout', async () => {
     const user = await registerAndLogin(verso.baseUrl);
     await http(verso.baseUrl, 'POST', '/auth/logout', { token: user.accessToken, body: { scope: 'local' } });

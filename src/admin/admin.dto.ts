@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsRFC3339, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 // Text without control characters (tab and line breaks allowed) and without
 // unpaired surrogates: PostgreSQL rejects NUL in text and a lone \ud800 in
@@ -17,7 +17,9 @@ export class LockUserDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the lock ends by itself; omit for a lock until unlocked.' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  // RFC 3339, the date-time profile of ISO 8601: full ISO 8601 also allows week
+  // dates and comma fractions, which class-validator accepts but Date cannot parse.
+  @IsRFC3339({ message: 'until must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z' })
   until?: string;
 }
 

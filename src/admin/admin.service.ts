@@ -36,6 +36,7 @@ export class AdminService {
   /** Lock the user, bump the version and end every session, in one transaction. */
   async lock(admin: Principal, userId: string, dto: LockUserDto, client: ClientInfo): Promise<void> {
     const until = dto.until ? new Date(dto.until) : null;
+    if (until && Number.isNaN(until.getTime())) throw new BadRequestException('until must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z');
     if (until && until.getTime() <= Date.now()) throw new BadRequestException('until must be in the future');
     if (userId === admin.userId) throw new BadRequestException('An admin cannot lock their own account.');
 

@@ -127,8 +127,10 @@ export class AccessTokenVerifier {
       // A KeyObject for every algorithm: jsonwebtoken given a string builds a key on every call.
       payload = verify(token, key, this.verifyOptions);
     } catch (error) {
-      if (error instanceof JsonWebTokenError) throw new InvalidAccessTokenError(error.message);
-      throw error;
+      // Not only JsonWebTokenError: a malformed ES256 signature makes the
+      // signature library throw a TypeError. Nothing in here depends on the
+      // database, so every failure means the token is invalid.
+      throw new InvalidAccessTokenError(error instanceof JsonWebTokenError ? error.message : `signature check failed: ${(error as Error).message}`);
     }
     if (payload === null || typeof payload !== 'object') throw new InvalidAccessTokenError('payload is not a JSON object');
     return payload as Record<string, unknown>;

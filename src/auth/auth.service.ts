@@ -41,10 +41,15 @@ export class AuthService {
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<UserResponseDto> {
     const passwordHash = await this.hasher.hash(dto.password);
-    const user = await this.users.insert(dto.email, passwordHash);
-    if (!user) throw new ConflictException('An account with this email already exists.');
 
-    await this.audit.record(null, { type: 'register', userId: user.id, actorId: user.id, ...client });
+    // One transaction, so a failed audit write leaves no account behind that a retry would find taken.
+    const user = await this.dataSource.transaction(async (manager) => {
+      const inserted = await this.users.insert(manager, dto.email, passwordHash);
+      if (!inserted) throw new ConflictException('An account with this email already exists.');
+
+      await this.audit.record(manager, { type: 'register', userId: inserted.id, actorId: inserted.id, ...client });
+      return inserted;
+    });
     return { id: user.id, email: user.email, role: user.role, createdAt: user.createdAt.toISOString() };
   }
 

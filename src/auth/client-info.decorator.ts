@@ -1,9 +1,11 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 
+import { clientAddress } from '../http/client-address';
+
 /** The origin of a request, recorded on sessions and audit events. */
 export interface ClientInfo {
-  // Fastify resolves it through X-Forwarded-For only from TRUSTED_PROXIES.
+  // Resolved through X-Forwarded-For only from TRUSTED_PROXIES, and always a valid address.
   ip: string | null;
   userAgent: string | null;
 }
@@ -14,7 +16,7 @@ export const Client = createParamDecorator((_data: unknown, context: ExecutionCo
   const request = context.switchToHttp().getRequest<FastifyRequest>();
   const userAgent = request.headers['user-agent'];
   return {
-    ip: request.ip || null,
+    ip: clientAddress(request),
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, USER_AGENT_MAX_LENGTH) : null,
   };
 });

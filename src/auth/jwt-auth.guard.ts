@@ -16,6 +16,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 
 import { AuditRepository } from '../audit/audit.repository';
+import { clientAddress } from '../http/client-address';
 import { GUARD_DECISIONS, hotPathCounts } from '../metrics/metrics';
 import { Principal, TokenRejectedError, TokenStateUnavailableError } from '../token-state/token-state.types';
 import { UserRole } from '../users/user.entity';
@@ -89,7 +90,7 @@ export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
         userId,
         actorId: userId,
         sessionId,
-        ip: request.ip || null,
+        ip: clientAddress(request),
         userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
         details: { route, requiredRole },
       })

@@ -49,6 +49,10 @@ export class RefreshTokenCodec {
 
     const raw = Buffer.from(token, 'base64url');
     if (raw.length !== TOKEN_BYTES) return null;
+    // The last character carries spare bits that decoding ignores, so several
+    // spellings decode to one token. Only the one this server wrote counts,
+    // because the stored hashes are of that spelling.
+    if (raw.toString('base64url') !== token) return null;
 
     const body = raw.subarray(0, SESSION_ID_BYTES + GENERATION_BYTES);
     if (!timingSafeEqual(raw.subarray(SESSION_ID_BYTES + GENERATION_BYTES), this.mac(body))) return null;

@@ -5,6 +5,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
+import { clientAddress } from '../http/client-address';
 
 type ClientRequest = FastifyRequest & { oauthClientId?: string };
 
@@ -42,8 +43,16 @@ export class OAuthClientGuard implements CanActivate {
     const matches = timingSafeEqual(digest(credentials?.secret ?? ''), expected) && expected !== UNKNOWN_CLIENT_DIGEST;
 
     if (!credentials || !matches) {
-      const clientDescription = credentials ? `client ${JSON.stringify(credentials.id.slice(0, 64))}` : 'a request without Basic credentials';
-      this.logger.warn(`Client authentication failed for ${clientDescription} on ${request.url} from ${request.ip}`);
+      // An id is named only when it is configured: a client that swapped its
+      // id and secret would otherwise write the secret to the log. The route
+      // pattern stands for the URL, whose query may carry a token.
+      const clientDescription = !credentials
+        ? 'a request without Basic credentials'
+        : this.secretDigests.has(credentials.id)
+          ? `client ${credentials.id}`
+          : 'an unknown client id';
+      const route = request.routeOptions?.url ?? 'an OAuth route';
+      this.logger.warn(`Client authentication failed for ${clientDescription} on ${route} from ${clientAddress(request) ?? 'an unknown address'}`);
       context.switchToHttp().getResponse<FastifyReply>().header('WWW-Authenticate', 'Basic realm="verso", charset="UTF-8"');
       throw new UnauthorizedException({ statusCode: 401, message: 'Client authentication failed.', error: 'invalid_client' });
     }

@@ -5,6 +5,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 
 import { InjectConfig } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
+import { clientAddress } from '../http/client-address';
 
 // One warning per limit name at most this often, with the count of rejections in between.
 const REJECTION_LOG_INTERVAL_MS = 10_000;
@@ -30,6 +31,11 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override shouldSkip(): Promise<boolean> {
     return Promise.resolve(!this.config.rateLimit.enabled);
+  }
+
+  /** Key the address limits on a valid address, never on a string a forwarding header made up. */
+  protected override getTracker(request: FastifyRequest): Promise<string> {
+    return super.getTracker({ ip: clientAddress(request) ?? 'unknown' });
   }
 
   protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
@@ -61,7 +67,7 @@ export class RateLimitGuard extends ThrottlerGuard {
       return;
     }
 
-    const ip = context.switchToHttp().getRequest<FastifyRequest>().ip;
+    const ip = clientAddress(context.switchToHttp().getRequest<FastifyRequest>()) ?? 'an unknown address';
     const earlier = entry.unlogged > 0 ? `; ${entry.unlogged} more rejection(s) since the last report` : '';
     this.rejectionLog.warn(`Rate limit ${name} exceeded from ${ip}, rejected with 429${earlier}`);
     entry.loggedAt = now;

@@ -43,14 +43,15 @@ export class UsersRepository {
    * Insert a user, or return null when the email is taken. ON CONFLICT makes
    * two concurrent registrations of one address a clean 409, not a 500.
    */
-  async insert(email: string, passwordHash: string): Promise<User | null> {
-    const rows = await queryRows<{ id: string }>(this.users, 
+  async insert(manager: EntityManager, email: string, passwordHash: string): Promise<User | null> {
+    const rows = await queryRows<{ id: string }>(
+      manager,
       `INSERT INTO users (email, password_hash) VALUES ($1, $2)
        ON CONFLICT (lower(email)) DO NOTHING RETURNING id`,
       [email, passwordHash],
     );
     if (rows.length === 0) return null;
-    return this.findById(rows[0].id);
+    return manager.findOneBy(User, { id: rows[0].id });
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync, KeyObject, randomBytes } from 'node:cr
 
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { http, HttpResult, LoggedInUser, registerAndLogin } from '../support/http';
+import { introspect, testClients } from '../support/oauth-clients';
 import { startTestApp, TestApp } from '../support/test-app';
 import { decodeSegment, encodeSegment, forgeToken, signEs256, signHs256, signRs256 } from '../support/tokens';
 
@@ -286,6 +287,7 @@ describe('JWT profile with ES256', () => {
   let claims: Claims;
   let privateKey: KeyObject;
   let publicPem: string;
+  let clients: ReturnType<typeof testClients>;
 
   beforeAll(async () => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -294,7 +296,8 @@ describe('JWT profile with ES256', () => {
     const keys = JSON.stringify([{ kid: 'es-1', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }]);
 
     database = await createTestDatabase();
-    verso = await startTestApp(database.url, { JWT_ALGORITHM: 'ES256', JWT_KEYS: keys });
+    clients = testClients();
+    verso = await startTestApp(database.url, { JWT_ALGORITHM: 'ES256', JWT_KEYS: keys, INTROSPECTION_CLIENTS: clients.environment });
     user = await registerAndLogin(verso.baseUrl);
     header = decodeSegment(user.accessToken, 0);
     claims = decodeSegment(user.accessToken, 1);
@@ -341,5 +344,27 @@ describe('JWT profile with ES256', () => {
 
   it('alg none with an empty signature', async () => {
     expectInvalidToken(await me(verso, `${encodeSegment({ ...header, alg: 'none' })}.${encodeSegment(claims)}.`));
+  });
+
+  // An ES256 signature must be 64 bytes. A shorter one makes the signature
+  // library throw a TypeError instead of jsonwebtoken's own error.
+  describe('signature of the wrong length', () => {
+    const shortSignature = () => `${user.accessToken.split('.').slice(0, 2).join('.')}.AAAA`;
+
+    it('gets 401 from the guard', async () => {
+      expectInvalidToken(await me(verso, shortSignature()));
+    });
+
+    it('is inactive to introspection', async () => {
+      const response = await introspect(verso.baseUrl, shortSignature(), clients.gateway);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ active: false });
+    });
+
+    it('is ignored by revocation', async () => {
+      const response = await http(verso.baseUrl, 'POST', '/oauth/revoke', { basic: clients.gateway, form: { token: shortSignature() } });
+      expect(response.status).toBe(200);
+      expect((await me(verso, user.accessToken)).status).toBe(200);
+    });
   });
 });

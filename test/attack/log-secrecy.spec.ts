@@ -163,6 +163,25 @@ describe.each(['debug', 'trace'])('log secrecy at %s level', (level) => {
     await expectStatus(401, 'GET', `/auth/me?access_token=${encodeURIComponent(changed.body.accessToken)}`);
     await expectStatus(401, 'GET', `/auth/verify?token=${encodeURIComponent(changed.body.refreshToken)}`);
 
+    // A failed client authentication is logged at warn level: neither the
+    // query string nor an id that is really a swapped secret may appear in it.
+    await expectStatus(401, 'POST', `/oauth/introspect?token=${encodeURIComponent(changed.body.accessToken)}`, {
+      basic: { id: clients.gateway.id, secret: wrongClientSecret },
+      form: { token: 'x' },
+    });
+    await expectStatus(401, 'POST', '/oauth/introspect', { basic: { id: clients.gateway.secret, secret: clients.gateway.id }, form: { token: 'x' } });
+
+    // Credentials in headers other than Authorization are logged by name only.
+    const otherHeaderSecret = randomBytes(24).toString('base64url');
+    remember('client secret', 'secret in other credential headers', otherHeaderSecret);
+    const fresh = await expectStatus(200, 'POST', '/auth/login', { body: { email, password: newPassword } });
+    rememberAccessToken('access token sent with other credential headers', fresh.body.accessToken);
+    remember('refresh token', 'refresh token of that login', fresh.body.refreshToken);
+    await expectStatus(200, 'GET', '/auth/me', {
+      token: fresh.body.accessToken,
+      headers: { 'proxy-authorization': `Basic ${otherHeaderSecret}`, 'x-api-key': otherHeaderSecret, referer: `https://app.example.com/?token=${otherHeaderSecret}` },
+    });
+
     const wrongMetricsToken = randomBytes(32).toString('base64url');
     remember('server secret', 'wrong metrics token', wrongMetricsToken);
     await expectStatus(200, 'GET', '/metrics', { headers: { authorization: `Bearer ${metricsToken}` } });
