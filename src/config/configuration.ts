@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+
 import { z } from 'zod';
 
 const ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
@@ -158,6 +160,11 @@ const environmentSchema = z
     }
     if (env.REFRESH_TOKEN_SECRET !== undefined && Buffer.byteLength(env.REFRESH_TOKEN_SECRET) < 32) {
       context.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'must be at least 32 bytes long' });
+    }
+    // Checked here, so a wrong path is a configuration error naming the
+    // variable instead of a stack trace after the database has started.
+    if (env.JWT_KEYS_DIR !== undefined && !isDirectory(env.JWT_KEYS_DIR)) {
+      context.addIssue({ code: 'custom', path: ['JWT_KEYS_DIR'], message: 'must name an existing directory' });
     }
     if (env.METRICS_TOKEN !== undefined && Buffer.byteLength(env.METRICS_TOKEN) < 32) {
       context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must be at least 32 bytes long' });
@@ -338,5 +345,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `must be a valid ${issue.format}`;
     default:
       return 'is invalid';
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

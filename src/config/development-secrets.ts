@@ -20,10 +20,21 @@ export async function applyDevelopmentSecrets(env: NodeJS.ProcessEnv, file: stri
   if (env.JWT_SECRET && env.REFRESH_TOKEN_SECRET) return;
 
   const secrets = await readOrCreate(file);
-  env.JWT_SECRET ??= secrets.jwtSecret;
-  env.REFRESH_TOKEN_SECRET ??= secrets.refreshTokenSecret;
+  // The warning names only the secrets in use that came from the file.
+  // JWT_SECRET signs nothing with ES256 or RS256 keys, so then it is not named.
+  const fromFile: string[] = [];
+  if (env.JWT_SECRET === undefined) {
+    env.JWT_SECRET = secrets.jwtSecret;
+    if ((env.JWT_ALGORITHM ?? 'HS256') === 'HS256') fromFile.push('JWT_SECRET');
+  }
+  if (env.REFRESH_TOKEN_SECRET === undefined) {
+    env.REFRESH_TOKEN_SECRET = secrets.refreshTokenSecret;
+    fromFile.push('REFRESH_TOKEN_SECRET');
+  }
+  if (fromFile.length === 0) return;
+
   new Logger('Configuration').warn(
-    `Using development signing secrets from ${file}. They are for development only: set JWT_SECRET and REFRESH_TOKEN_SECRET in production.`,
+    `Using development secrets from ${file} for ${fromFile.join(' and ')}, because NODE_ENV is not production. Set ${fromFile.join(' and ')} yourself in production.`,
   );
 }
 

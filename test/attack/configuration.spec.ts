@@ -36,6 +36,11 @@ describe('configuration of the security settings', () => {
     expect(message).toBe('Invalid configuration: JWT_SECRET must be at least 32 bytes long');
   });
 
+  it('JWT_KEYS_DIR that does not exist fails', () => {
+    const message = configError({ JWT_ALGORITHM: 'ES256', JWT_KEYS_DIR: '/nonexistent/verso-keys' });
+    expect(message).toBe('Invalid configuration: JWT_KEYS_DIR must name an existing directory');
+  });
+
   it('METRICS_TOKEN shorter than 32 bytes fails without echoing it', () => {
     const message = configError({ METRICS_TOKEN: 'short-metrics-token' });
     expect(message).toBe('Invalid configuration: METRICS_TOKEN must be at least 32 bytes long');
