@@ -4,7 +4,6 @@ import { AuthModule } from '../auth/auth.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { ForwardAuthController } from './forward-auth.controller';
 import { IntrospectionService } from './introspection.service';
-import { OAuthClientGuard } from './oauth-client.guard';
 import { OAuthController } from './oauth.controller';
 import { RevocationService } from './revocation.service';
 
@@ -12,6 +11,8 @@ import { RevocationService } from './revocation.service';
 @Module({
   imports: [AuthModule, SessionsModule],
   controllers: [OAuthController, ForwardAuthController],
-  providers: [OAuthClientGuard, IntrospectionService, RevocationService],
+  // OAuthClientGuard is not listed: @UseGuards builds it, and a provider
+  // entry would build a second instance.
+  providers: [IntrospectionService, RevocationService],
 })
 export class IntegrationModule {}
