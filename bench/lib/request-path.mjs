@@ -94,11 +94,11 @@ export async function benchRequestPath(context) {
         if (variant.stateCheck) await server.request({ stateCheck: variant.stateCheck });
         if (variant.reloadCache) await evictPool(database, pool, server.url);
         await load.run({ ...job, durationSeconds: round === 0 ? firstWarmupSeconds : options.warmupSeconds });
-        const before = variant.scrapeCache ? await scrapeCacheLookups(server.url) : null;
+        const before = variant.scrapeCache ? await scrapeCacheCounters(server.url) : null;
         const cpuBefore = cpuSeconds(server.pid);
         const result = await load.run({ ...job, durationSeconds: options.seconds });
         result.cpuMicrosecondsPerRequest = ((cpuSeconds(server.pid) - cpuBefore) * 1e6) / result.requests;
-        if (before) result.cache = subtract(await scrapeCacheLookups(server.url), before);
+        if (before) result.cache = subtract(await scrapeCacheCounters(server.url), before);
 
         runs.get(variant.key).push(result);
         const cacheNote = result.cache ? `, cache ${JSON.stringify(result.cache)}` : '';
@@ -215,10 +215,13 @@ async function invalidationsReceived(url) {
   return match ? Number(match[1]) : 0;
 }
 
-async function scrapeCacheLookups(url) {
+/** Read the cache lookups, and for the progress lines the evictions by cause and the invalidation messages, from /metrics. */
+async function scrapeCacheCounters(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const counts = { hit: 0, miss: 0, bypass: 0 };
   for (const match of text.matchAll(/^verso_token_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) counts[match[1]] = Number(match[2]);
+  for (const match of text.matchAll(/^verso_token_cache_evictions_total\{cause="(\w+)"\} (\d+)/gm)) counts[`evicted_${match[1]}`] = Number(match[2]);
+  for (const match of text.matchAll(/^verso_invalidation_messages_total\{kind="(\w+)"\} (\d+)/gm)) counts[`messages_${match[1]}`] = Number(match[2]);
   return counts;
 }
 
