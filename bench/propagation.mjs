@@ -12,7 +12,7 @@
 // have RATE_LIMIT_ENABLED=false.
 //
 // Each revocation: a user logs in on instance 1, the token is made live in the
-// caches of instances 2 and 3 (GET /auth/me answers 200), a revoking request
+// caches of instances 2 and 3 (GET /auth/me returns 200), a revoking request
 // goes to instance 1, rotating through local logout, global logout, admin
 // revoke-tokens and password change, and instances 2 and 3 are polled back to
 // back until they answer 401. A sample is the time from the revoking response

@@ -27,8 +27,8 @@ const PUBLIC_CONTROLLER_ROUTES = [
 
 /**
  * Routes that skip the bearer guard because OAuth clients authenticate with
- * HTTP Basic instead (RFC 7662, RFC 7009). Without credentials they answer
- * 401 with a Basic challenge; the test below proves it.
+ * HTTP Basic instead (RFC 7662, RFC 7009). Without credentials they return
+ * 401 with a Basic challenge, as the test below checks.
  */
 const CLIENT_AUTHENTICATED_ROUTES = ['POST /oauth/introspect', 'POST /oauth/revoke'];
 

@@ -1,4 +1,5 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import { transformFile } from '@swc/core';
@@ -8,18 +9,11 @@ import { ROOT } from './paths.mjs';
 const SOURCE_DIR = join(ROOT, 'bench', 'server');
 const OUTPUT_DIR = join(ROOT, 'dist', 'bench', 'server');
 
-// The decorator settings of the Jest transform, so that Nest gets the
-// constructor parameter types it needs, as it does from tsc under `nest build`.
-const SWC_OPTIONS = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
-    keepClassNames: true,
-  },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
-};
+// The swc settings of the Jest transform (decorator metadata included), so
+// that Nest gets the constructor parameter types it needs, as it does from tsc
+// under `nest build`. Read from jest.config.js to keep one copy of them.
+const jestConfig = createRequire(import.meta.url)(join(ROOT, 'jest.config.js'));
+const [, SWC_OPTIONS] = Object.values(jestConfig.transform)[0];
 
 /**
  * Compile the bench-only server next to the build output, so that its

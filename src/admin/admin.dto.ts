@@ -2,6 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsRFC3339, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
+import { UserResponseDto } from '../auth/dto/token-response.dto';
+
 // Text without control characters (tab and line breaks allowed) and without
 // unpaired surrogates: PostgreSQL rejects NUL in text and a lone \ud800 in
 // jsonb, where the audit event keeps the reason.
@@ -17,7 +19,7 @@ export class LockUserDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the lock ends by itself; omit for a lock until unlocked.' })
   @IsOptional()
-  // RFC 3339, the date-time profile of ISO 8601: full ISO 8601 also allows week
+  // RFC 3339, the date-time profile of ISO 8601. Full ISO 8601 also allows week
   // dates and comma fractions, which class-validator accepts but Date cannot parse.
   @IsRFC3339({ message: 'until must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z' })
   until?: string;
@@ -41,16 +43,7 @@ export class EventsQueryDto {
   offset?: number;
 }
 
-export class AdminUserResponseDto {
-  @ApiProperty({ format: 'uuid' })
-  id: string;
-
-  @ApiProperty()
-  email: string;
-
-  @ApiProperty({ enum: ['user', 'admin'] })
-  role: 'user' | 'admin';
-
+export class AdminUserResponseDto extends UserResponseDto {
   @ApiProperty({ description: 'Incremented by every revocation of all the user\'s tokens.' })
   tokenVersion: number;
 
@@ -65,9 +58,6 @@ export class AdminUserResponseDto {
 
   @ApiProperty({ format: 'date-time', nullable: true, type: String })
   lockedUntil: string | null;
-
-  @ApiProperty({ format: 'date-time' })
-  createdAt: string;
 
   @ApiProperty({ format: 'date-time' })
   updatedAt: string;

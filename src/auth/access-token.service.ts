@@ -26,9 +26,10 @@ export interface TokenPair {
 
 /**
  * Signs access tokens in the RFC 9068 profile. Every claim is a function of
- * the session, its rotation generation and the rotation time, so a refresh
- * replayed inside the grace window gets the same token back (byte for byte
- * with HS256 and RS256; ECDSA signatures differ but the claims are the same).
+ * the session, its rotation generation and the rotation time. So a refresh
+ * replayed inside the grace window gets the same token back: byte for byte
+ * with HS256 and RS256, and with the same claims under ES256, whose ECDSA
+ * signatures differ on each signing.
  */
 @Injectable()
 export class AccessTokenService {

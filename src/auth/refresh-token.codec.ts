@@ -22,10 +22,10 @@ export interface ParsedRefreshToken {
  * generation and an HMAC-SHA256 over both under REFRESH_TOKEN_SECRET.
  *
  * Why derived instead of random: the server can recompute the successor of
- * any token without storing it, so a retry inside the grace window receives
+ * any token without storing it. So a retry inside the grace window receives
  * the very same pair, and a token several rotations old is still recognised
- * as this session's and ends it. The database stores only SHA-256 hashes; a
- * copy of the database alone cannot produce a token.
+ * as this session's and ends it. The database stores only SHA-256 hashes, so
+ * a copy of the database alone cannot produce a token.
  */
 @Injectable()
 export class RefreshTokenCodec {

@@ -70,8 +70,8 @@ export class ErrorsFilter extends BaseExceptionFilter implements ExceptionFilter
     }
 
     if (isDatabaseUnavailable(exception)) {
-      const held = this.outageLogThrottle.take('database');
-      if (held !== null) this.logger.warn(`Database unavailable: ${(exception as Error).message}${heldBackSuffix(held)}`);
+      const heldBack = this.outageLogThrottle.take('database');
+      if (heldBack !== null) this.logger.warn(`Database unavailable: ${(exception as Error).message}${heldBackSuffix(heldBack)}`);
       void reply
         .status(503)
         .header('Retry-After', RETRY_AFTER_SECONDS)

@@ -4,7 +4,7 @@
  * request.
  */
 export class LogThrottle {
-  private readonly windows = new Map<string, { openedAt: number; held: number }>();
+  private readonly windows = new Map<string, { openedAt: number; heldBack: number }>();
 
   constructor(
     private readonly intervalMs: number,
@@ -19,12 +19,12 @@ export class LogThrottle {
     const now = this.now();
     const window = this.windows.get(key);
     if (window && now - window.openedAt < this.intervalMs) {
-      window.held++;
+      window.heldBack++;
       return null;
     }
 
-    this.windows.set(key, { openedAt: now, held: 0 });
-    return window?.held ?? 0;
+    this.windows.set(key, { openedAt: now, heldBack: 0 });
+    return window?.heldBack ?? 0;
   }
 
   /** Forget a key, so that its next line goes through at once (after a recovery, say). */
@@ -34,6 +34,6 @@ export class LogThrottle {
 }
 
 /** " (N similar lines held back)" for a count above zero, else nothing. */
-export function heldBackSuffix(held: number): string {
-  return held > 0 ? ` (${held} similar ${held === 1 ? 'line' : 'lines'} held back)` : '';
+export function heldBackSuffix(count: number): string {
+  return count > 0 ? ` (${count} similar ${count === 1 ? 'line' : 'lines'} held back)` : '';
 }

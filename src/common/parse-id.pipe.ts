@@ -2,7 +2,7 @@ import { ArgumentMetadata, NotFoundException, ParseUUIDPipe, PipeTransform } fro
 
 /**
  * Parse a UUID path parameter. A malformed id gets the same response as an unknown
- * one, with 404 and the same message, so the status never tells them apart.
+ * one, with 404 and the same message, so a client cannot distinguish them.
  *
  * The id is returned in lower case. PostgreSQL compares UUIDs regardless of
  * case, but verso compares ids as strings (an admin's own id, cache keys), so

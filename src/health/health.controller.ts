@@ -23,9 +23,9 @@ export class HealthController {
   }
 
   /**
-   * Ready for traffic: the database answers and the invalidation channel is
-   * up. An instance whose channel is down still answers correctly, reading the
-   * database for every check, but it is slower and puts that load on the
+   * Report readiness: the database responds and the invalidation channel is
+   * up. An instance whose channel is down still decides correctly, reading the
+   * database for every check. But it is slower and puts that load on the
    * database, so it reports 503 here until the channel is back.
    */
   @Get('ready')

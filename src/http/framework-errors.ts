@@ -9,10 +9,10 @@ const logger = new Logger('FrameworkErrors');
  * Build Fastify's `frameworkErrors` handler. Fastify calls it for the errors
  * that its router raises before any hook runs, so before the hook that sets
  * the security headers and outside Nest's exception filters. It replaces the
- * handler that Nest's FastifyAdapter passes, which runs only Nest's built-in
- * security hook (not enabled in verso) and sends Fastify's error object: a
- * body with an extra `code`, a message that echoes the whole path, and no
- * security headers. This one sends verso's error shape, with the headers.
+ * handler that Nest's FastifyAdapter passes. That one runs only Nest's built-in
+ * security hook (not enabled in verso) and sends Fastify's error object, with
+ * an extra `code`, a message that echoes the whole path and no security
+ * headers. This one sends verso's error shape, with the headers.
  *
  * NOTE: it sets no CORS headers, so with CORS_ORIGINS a browser script on
  * another origin cannot read these responses and sees a network error.

@@ -7,7 +7,7 @@ const RETRY_AFTER_SECONDS = '2';
 
 /**
  * Map an unreadable token state to 503 with Retry-After, as the guard does,
- * because no decision is possible. RFC 7009 section 2.2.1 tells a client
+ * because no decision is possible. RFC 7009 section 2.2.1 expects a client
  * that gets 503 from revocation to retry later.
  */
 @Catch(TokenStateUnavailableError)

@@ -56,7 +56,7 @@ export async function publishInvalidation(manager: Pick<EntityManager, 'query'>,
  * Writers call `publish` inside their transaction, so a message goes out only
  * if the change commits. Each instance keeps one dedicated LISTEN connection
  * outside the pool. The channel counts as up only after a probe, a message to
- * itself, has come back; a probe is repeated at a fixed interval, so a
+ * itself, has come back. The probe is repeated at a fixed interval, so a
  * connection that died silently is noticed within interval plus timeout.
  */
 @Injectable()
@@ -255,10 +255,10 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
       return;
     }
 
-    const held = this.logThrottle.take('down');
+    const heldBack = this.logThrottle.take('down');
     const detail = `Invalidation channel still down after ${this.attempt} attempts over ${Date.now() - this.downSince} ms (${error.message}); next attempt in ${wait} ms`;
-    if (held === null) this.logger.debug(detail);
-    else this.logger.warn(detail + heldBackSuffix(held));
+    if (heldBack === null) this.logger.debug(detail);
+    else this.logger.warn(detail + heldBackSuffix(heldBack));
   }
 
   private setState(state: ChannelState): void {

@@ -28,7 +28,7 @@ export interface TokenStateCacheOptions {
  *
  * - Concurrent misses for one key share one load.
  * - A load that was running when its key was invalidated (or the cache was
- *   cleared) is returned to its callers but never stored, so a read that
+ *   cleared) is returned to its callers but never stored. So a read that
  *   started before a revocation committed cannot put the pre-revocation state
  *   back after the eviction. The mark is per key, so revocations of other
  *   users cost this key nothing.

@@ -23,9 +23,9 @@ export class TokenStateRepository implements OnApplicationShutdown {
   constructor(@Inject(VERSO_GUARD_OPTIONS) options: ResolvedVersoGuardOptions) {
     this.database = openTokenStateDatabase(options);
     // Fault injection for tests (TOKEN_STATE_READ_DELAY_MS, honoured only with
-    // NODE_ENV=test): each read keeps its result this long after the database
-    // answered, so a revocation can commit and be announced while a read of
-    // the old state is still in flight: the race a cache fill must lose.
+    // NODE_ENV=test). Each read keeps its result this long after the database
+    // returned it, so a revocation can commit and be announced while a read of
+    // the old state is still in flight. That is the race a cache fill must lose.
     this.readDelayMs = options.testReadDelayMs;
   }
 

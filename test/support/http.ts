@@ -41,7 +41,7 @@ export async function http<Body = any>(baseUrl: string, method: string, path: st
   return { status: response.status, headers: response.headers, body: parsed as Body };
 }
 
-/** An Authorization header for HTTP Basic, with both parts form-encoded first as RFC 6749 section 2.3.1 requires. */
+/** Build an Authorization header for HTTP Basic, with both parts form-encoded first as RFC 6749 section 2.3.1 requires. */
 export function basicAuthorization(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 
@@ -36,14 +36,7 @@ export class CredentialsDto {
 export class RegisterDto extends CredentialsDto {}
 
 /** Login accepts any stored password, so only the upper bound applies. */
-export class LoginDto {
-  @ApiProperty({ example: 'ada@example.com', maxLength: EMAIL_MAX_LENGTH })
-  @Transform(normalizeEmail)
-  @IsString()
-  @MaxLength(EMAIL_MAX_LENGTH)
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  email: string;
-
+export class LoginDto extends PickType(CredentialsDto, ['email'] as const) {
   @ApiProperty({ example: 'correct horse battery staple', maxLength: PASSWORD_MAX_LENGTH })
   @IsString()
   @MinLength(1)

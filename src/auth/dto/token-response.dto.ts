@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 
 export class TokenResponseDto {
   @ApiProperty({ description: 'JWT access token (typ at+jwt).' })
@@ -31,16 +31,7 @@ export class UserResponseDto {
   createdAt: string;
 }
 
-export class MeResponseDto {
-  @ApiProperty({ format: 'uuid' })
-  id: string;
-
-  @ApiProperty()
-  email: string;
-
-  @ApiProperty({ enum: ['user', 'admin'] })
-  role: 'user' | 'admin';
-
+export class MeResponseDto extends PickType(UserResponseDto, ['id', 'email', 'role'] as const) {
   @ApiProperty({ format: 'uuid' })
   sessionId: string;
 }
