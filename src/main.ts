@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { applyDevelopmentSecrets } from './config/development-secrets';
 import { ConfigurationError, loadConfig } from './config/configuration';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { EmbeddedDatabase, EmbeddedPostgresInUseError, startEmbeddedPostgres } from './database/embedded-postgres';
 
 const logger = new Logger('Bootstrap');
 
@@ -21,7 +21,9 @@ async function main(): Promise<void> {
 
   let embedded: EmbeddedDatabase | null = null;
   if (!config.database.url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.database.embeddedDir, port: config.database.embeddedPort });
+    // Its own process group, so that a Ctrl-C reaches only verso, which closes
+    // HTTP and writes the last session activity before it stops the database.
+    embedded = await startEmbeddedPostgres({ dataDir: config.database.embeddedDir, port: config.database.embeddedPort, ownProcessGroup: true });
   }
   const databaseUrl = config.database.url ?? embedded!.url;
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigurationError) {
+  if (error instanceof ConfigurationError || error instanceof EmbeddedPostgresInUseError) {
     logger.error(error.message);
   } else {
     logger.error(`Start failed: ${(error as Error)?.stack ?? String(error)}`);

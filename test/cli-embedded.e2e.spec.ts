@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,37 @@ describe('operator CLI on the embedded PostgreSQL', () => {
 
   it('npm start stops its PostgreSQL on SIGTERM', () => {
     // The previous step ended with SIGTERM to the server process.
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('second npm start names the running server', async () => {
+    const { DATABASE_URL: _unused, ...serverEnv } = testEnvironment('', env);
+    const server = await startServerProcess(serverEnv);
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+      const second = startServerProcess(serverEnv);
+
+      await expect(second).rejects.toThrow(`A PostgreSQL server (pid ${pid}) already runs on ${dataDir}.`);
+      expect((await http(server.baseUrl, 'GET', '/health/ready')).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('npm start writes its last activity on a Ctrl-C', async () => {
+    const { DATABASE_URL: _unused, ...serverEnv } = testEnvironment('', { ...env, LOG_LEVEL: 'warn' });
+    const server = await startServerProcess(serverEnv, { ownProcessGroup: true });
+    const user = await registerAndLogin(server.baseUrl);
+    // A guarded request records activity, which verso writes when it stops.
+    expect((await http(server.baseUrl, 'GET', '/auth/me', { token: user.accessToken })).status).toBe(200);
+
+    const code = await server.interruptGroup();
+
+    expect(code).toBe(0);
+    // When the Ctrl-C also reached PostgreSQL, it shut down first and this write failed.
+    expect(server.output()).not.toContain('Recording activity');
+    expect(server.output()).not.toContain('failed');
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
 

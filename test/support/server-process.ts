@@ -13,6 +13,16 @@ export interface ServerProcess {
   /** Everything the process wrote, for a failing test's message. */
   output(): string;
   stop(): Promise<void>;
+  /**
+   * Send SIGINT to the whole process group, as a terminal does on Ctrl-C, and
+   * return the exit code. Only for a process started with ownProcessGroup.
+   */
+  interruptGroup(): Promise<number | null>;
+}
+
+export interface ServerProcessOptions {
+  /** Start verso as the leader of a new process group, as a shell starts a command. */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -20,13 +30,14 @@ export interface ServerProcess {
  * runs it, and wait until it is ready. Several of these on one database are
  * the instances of the cross-instance tests.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, options: ServerProcessOptions = {}): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
 
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,6 +51,13 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     pid: child.pid!,
     output: () => output,
     stop: () => stopProcess(child),
+    interruptGroup: async () => {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(-child.pid!, 'SIGINT');
+      const code = await exited;
+      await stopProcess(child);
+      return code;
+    },
   };
 }
 
