@@ -111,7 +111,7 @@ const environmentSchema = z
     TOKEN_CACHE_ENABLED: bool.default(true),
     TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
     TOKEN_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
-    INVALIDATION_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    INVALIDATION_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     // Fault injection for the race tests; ignored unless NODE_ENV=test.
     TOKEN_STATE_READ_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
 

@@ -1,10 +1,11 @@
-import { makeCounterProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 
 export const GUARD_DECISIONS = 'verso_guard_decisions_total';
 export const CACHE_LOOKUPS = 'verso_token_cache_lookups_total';
 export const CACHE_EVICTIONS = 'verso_token_cache_evictions_total';
 export const INVALIDATION_MESSAGES = 'verso_invalidation_messages_total';
 export const INVALIDATION_RECONNECTS = 'verso_invalidation_reconnects_total';
+export const INVALIDATION_CHANNEL_UP = 'verso_invalidation_channel_up';
 export const INVALIDATION_DELAY = 'verso_invalidation_delay_seconds';
 
 /**
@@ -50,6 +51,10 @@ export const metricProviders = [
   makeCounterProvider({
     name: INVALIDATION_RECONNECTS,
     help: 'Reconnections of the invalidation channel.',
+  }),
+  makeGaugeProvider({
+    name: INVALIDATION_CHANNEL_UP,
+    help: 'Whether the invalidation channel is up (1) or down (0). While it is down, every token check reads the database.',
   }),
   makeHistogramProvider({
     name: INVALIDATION_DELAY,

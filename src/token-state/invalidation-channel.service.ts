@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Client, Notification } from 'pg';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { EntityManager } from 'typeorm';
 
 import { heldBackSuffix, LogThrottle } from '../common/log-throttle';
-import { INVALIDATION_DELAY, INVALIDATION_MESSAGES, INVALIDATION_RECONNECTS } from '../metrics/metrics';
+import { INVALIDATION_CHANNEL_UP, INVALIDATION_DELAY, INVALIDATION_MESSAGES, INVALIDATION_RECONNECTS } from '../metrics/metrics';
 import { VERSO_GUARD_OPTIONS } from '../verso-guard/verso-guard.options';
 import type { ResolvedVersoGuardOptions } from '../verso-guard/verso-guard.options';
 
@@ -79,6 +79,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
     @InjectMetric(INVALIDATION_MESSAGES) private readonly messages: Counter<'kind'>,
     @InjectMetric(INVALIDATION_RECONNECTS) private readonly reconnects: Counter,
     @InjectMetric(INVALIDATION_DELAY) private readonly delay: Histogram,
+    @InjectMetric(INVALIDATION_CHANNEL_UP) private readonly channelUp: Gauge,
   ) {}
 
   get isUp(): boolean {
@@ -187,11 +188,12 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
 
     try {
       const message: InvalidationMessage = { i: this.instanceId, t: Date.now(), p: nonce };
-      await client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
-      await received;
+      const sent = client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(message)]);
+      // The timeout covers the send too: DATABASE_QUERY_TIMEOUT_MS may exceed
+      // it, and a timeout that fired while the send still waited went
+      // unhandled and ended the process.
+      await Promise.race([sent.then(() => received), received]);
     } finally {
-      // When the send fails, `received` is never awaited: its timer must not
-      // fire a rejection that nothing handles, which would end the process.
       clearTimeout(timer);
       this.probes.delete(nonce);
     }
@@ -264,6 +266,7 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
   private setState(state: ChannelState): void {
     if (this.state === state) return;
     this.state = state;
+    this.channelUp.set(state === 'up' ? 1 : 0);
     for (const handler of this.stateHandlers) handler(state);
   }
 }

@@ -47,7 +47,7 @@ export interface VersoGuardOptions {
     maxEntries?: number;
   };
   invalidation?: {
-    /** How often the channel proves that it still works with a message to itself (default 5000). */
+    /** How often the channel proves that it still works with a message to itself (default 1000). */
     probeIntervalMs?: number;
   };
 
@@ -135,7 +135,7 @@ export function resolveVersoGuardOptions(options: VersoGuardOptions): ResolvedVe
       ttlMs: options.cache?.ttlMs ?? 30_000,
       maxEntries: options.cache?.maxEntries ?? 200_000,
     },
-    invalidation: { probeIntervalMs: options.invalidation?.probeIntervalMs ?? 5000 },
+    invalidation: { probeIntervalMs: options.invalidation?.probeIntervalMs ?? 1000 },
     dataSource: options.dataSource,
     onTokenAccepted: options.onTokenAccepted,
     testReadDelayMs: options.testReadDelayMs ?? 0,

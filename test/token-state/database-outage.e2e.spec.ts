@@ -13,6 +13,8 @@ import { testEnvironment } from '../support/test-app';
 
 // The bound on a guarded route's 503 response while the database is unreachable.
 const ANSWER_BOUND_MS = 2000;
+// The README's bound on noticing a channel that stopped responding: the probe interval plus the probe timeout.
+const CHANNEL_DOWN_BOUND_MS = 1000 + 2000;
 const GUARD_UNAVAILABLE = { statusCode: 503, message: 'The token could not be checked. Retry shortly.', error: 'Service Unavailable' };
 
 /**
@@ -25,6 +27,8 @@ describe('the database goes away', () => {
   let port: number;
   let postgres: PostgresProcess;
   let instances: ServerProcess[] = [];
+  // Its queries may wait longer than the channel's probe, which must still fail on time.
+  let patient: ServerProcess;
   let frozen: number[] = [];
   let revoked: LoggedInUser;
   let valid: LoggedInUser;
@@ -35,9 +39,11 @@ describe('the database goes away', () => {
     port = await freePort();
     postgres = await startPostgresProcess(dataDir, port);
 
-    const env = testEnvironment(postgres.url, { DATABASE_POOL_SIZE: '4', LOG_LEVEL: 'error', INVALIDATION_PROBE_INTERVAL_MS: '1000' });
+    // The default probe interval, which the channel-down bound below assumes.
+    const env = testEnvironment(postgres.url, { DATABASE_POOL_SIZE: '4', LOG_LEVEL: 'error' });
     instances.push(await startServerProcess({ ...env, MIGRATIONS_RUN: 'true' }));
     instances.push(await startServerProcess(env));
+    patient = await startServerProcess({ ...env, DATABASE_QUERY_TIMEOUT_MS: '5000' });
 
     // One session revoked before the outage, one live; both cached on both instances.
     const first = await registerAndLogin(instances[0].baseUrl);
@@ -52,7 +58,7 @@ describe('the database goes away', () => {
 
   afterAll(async () => {
     thaw();
-    await Promise.all(instances.map((instance) => instance.stop()));
+    await Promise.all([...instances, patient].map((instance) => instance?.stop()));
     await postgres?.stop();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
@@ -116,8 +122,24 @@ describe('the database goes away', () => {
   }
 
   describe('when it hangs', () => {
+    // Milliseconds from the freeze until each instance reported its channel down.
+    const downAfterMs: number[] = [];
+
     beforeAll(async () => {
+      const frozenAt = performance.now();
       freeze();
+      // Read from /metrics, which does not touch the database, so a slow poll
+      // does not add to the time measured.
+      await Promise.all(
+        instances.map(async (instance, index) => {
+          await pollUntil(async () => ((await metricValue(instance.baseUrl, 'verso_invalidation_channel_up')) === 0 ? true : undefined), {
+            timeoutMs: 15_000,
+            intervalMs: 50,
+            what: 'the channel gauge at 0',
+          });
+          downAfterMs[index] = performance.now() - frozenAt;
+        }),
+      );
       for (const instance of instances) await waitForChannelDown(instance);
     });
 
@@ -132,6 +154,19 @@ describe('the database goes away', () => {
 
     it.each([0, 1])('valid token gets 503 on instance %i', async (index) => {
       await expectQuickUnavailable(instances[index], valid);
+    });
+
+    it.each([0, 1])('channel down within the bound on instance %i', (index) => {
+      // The README's bound: a probe every second (the default), which fails
+      // after 2 s. The margin is for a loaded machine.
+      expect(downAfterMs[index]).toBeLessThan(CHANNEL_DOWN_BOUND_MS + 2000);
+    });
+
+    it('probe fails on time under a long query timeout', async () => {
+      // The probe gives up after 2 s, while the query that sends it may wait 5 s.
+      await waitForChannelDown(patient);
+
+      expect((await http(patient.baseUrl, 'GET', '/health/live')).status).toBe(200);
     });
   });
 

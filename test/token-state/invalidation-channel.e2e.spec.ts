@@ -62,6 +62,7 @@ describe('invalidation channel', () => {
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual(UP_BODY);
+    expect(await metricValue(verso.baseUrl, 'verso_invalidation_channel_up')).toBe(1);
   });
 
   it('counts a revocation message and its delay', async () => {
@@ -139,6 +140,7 @@ describe('invalidation channel', () => {
 
       expect(response.body.status).toBe('error');
       expect(response.body.error).toEqual({ invalidationChannel: { status: 'down', state: 'down' } });
+      expect(await metricValue(verso.baseUrl, 'verso_invalidation_channel_up')).toBe(0);
     });
 
     it('reads the database for every check', async () => {
@@ -155,6 +157,7 @@ describe('invalidation channel', () => {
 
       expect((await waitForReadiness(200)).body).toEqual(UP_BODY);
       expect(await metricValue(verso.baseUrl, 'verso_invalidation_reconnects_total')).toBe(reconnectsBefore + 1);
+      expect(await metricValue(verso.baseUrl, 'verso_invalidation_channel_up')).toBe(1);
     });
   });
 
