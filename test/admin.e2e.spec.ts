@@ -28,6 +28,7 @@ describe('admin routes', () => {
 
   // Every row has three entries: with fewer, it.each would pass Jest's done callback as the body.
   const ADMIN_ROUTES: Array<[string, string, unknown]> = [
+    ['GET', '/admin/users?email=someone@example.com', undefined],
     ['GET', '/admin/users/:userId', undefined],
     ['GET', '/admin/users/:userId/sessions', undefined],
     ['GET', '/admin/users/:userId/events', undefined],
@@ -65,6 +66,53 @@ describe('admin routes', () => {
 
       expect(await readUserState(database, target.userId)).toEqual({ role: 'user', token_version: 0 });
       expect((await readSession(database, target.sessionId))?.revoked_at).toBeNull();
+    });
+  });
+
+  describe('GET /admin/users?email=', () => {
+    it('returns 200 with the user, in any case', async () => {
+      const target = await registerAndLogin(verso.baseUrl);
+      const byId = await asAdmin('GET', `/admin/users/${target.userId}`);
+
+      const response = await asAdmin('GET', `/admin/users?email=${encodeURIComponent(target.email.toUpperCase())}`);
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual(byId.body);
+    });
+
+    it('returns 404 for an unknown email', async () => {
+      const response = await asAdmin('GET', '/admin/users?email=nobody-here@example.com');
+
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual(USER_NOT_FOUND);
+    });
+
+    it('returns 400 without an email', async () => {
+      const response = await asAdmin('GET', '/admin/users');
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('email must be a valid email address', 'email must be shorter than or equal to 254 characters', 'email must be a string'));
+    });
+
+    it('returns 400 for an invalid email', async () => {
+      const response = await asAdmin('GET', '/admin/users?email=not-an-email');
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('email must be a valid email address'));
+    });
+
+    it('returns 400 for an unknown query field', async () => {
+      const response = await asAdmin('GET', '/admin/users?email=someone@example.com&role=admin');
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('property role should not exist'));
+    });
+
+    it('returns 400 for a repeated email', async () => {
+      const response = await asAdmin('GET', '/admin/users?email=a@example.com&email=b@example.com');
+
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual(badRequest('email must be a valid email address', 'email must be shorter than or equal to 254 characters', 'email must be a string'));
     });
   });
 

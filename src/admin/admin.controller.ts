@@ -6,7 +6,7 @@ import { Client, ClientInfo } from '../auth/client-info.decorator';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { AdminSessionResponseDto } from '../sessions/session-response.dto';
 import { Principal } from '../token-state/token-state.types';
-import { AdminUserResponseDto, AuditEventPageDto, EventsQueryDto, LockUserDto } from './admin.dto';
+import { AdminUserResponseDto, AuditEventPageDto, EventsQueryDto, FindUserQueryDto, LockUserDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 const userId = () => ParseIdPipe('User not found.');
@@ -18,6 +18,15 @@ const userId = () => ParseIdPipe('User not found.');
 @Controller('admin')
 export class AdminController {
   constructor(private readonly admin: AdminService) {}
+
+  // Admins often start from an email, such as one in a support request, while
+  // every other admin route takes the user's id.
+  @Get('users')
+  @ApiOkResponse({ type: AdminUserResponseDto, description: 'The user with this email, compared without regard to case.' })
+  @ApiNotFoundResponse({ description: 'No user has this email.' })
+  findUser(@Query() query: FindUserQueryDto): Promise<AdminUserResponseDto> {
+    return this.admin.findUserByEmail(query.email);
+  }
 
   @Get('users/:id')
   @ApiOkResponse({ type: AdminUserResponseDto })

@@ -1,7 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsRFC3339, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
+import { CredentialsDto } from '../auth/dto/credentials.dto';
 import { UserResponseDto } from '../auth/dto/token-response.dto';
 
 // Text without control characters (tab and line breaks allowed) and without
@@ -24,6 +25,9 @@ export class LockUserDto {
   @IsRFC3339({ message: 'until must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z' })
   until?: string;
 }
+
+/** Query of the lookup by email, validated and normalized as at registration. */
+export class FindUserQueryDto extends PickType(CredentialsDto, ['email'] as const) {}
 
 export class EventsQueryDto {
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })

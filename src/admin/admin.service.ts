@@ -27,6 +27,12 @@ export class AdminService {
     return toAdminUserResponse(await this.requireUser(userId));
   }
 
+  async findUserByEmail(email: string): Promise<AdminUserResponseDto> {
+    const user = await this.users.findByEmail(email);
+    if (!user) throw new NotFoundException(USER_NOT_FOUND);
+    return toAdminUserResponse(user);
+  }
+
   async listSessions(userId: string): Promise<AdminSessionResponseDto[]> {
     await this.requireUser(userId);
     const sessions = await this.sessions.findAllByUser(userId);
