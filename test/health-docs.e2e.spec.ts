@@ -59,6 +59,7 @@ describe('health and docs', () => {
         'POST /oauth/revoke',
         'GET /sessions',
         'DELETE /sessions/{id}',
+        'GET /admin/users',
         'GET /admin/users/{id}',
         'GET /admin/users/{id}/sessions',
         'GET /admin/users/{id}/events',
@@ -71,6 +72,15 @@ describe('health and docs', () => {
         'GET /.well-known/jwks.json',
       ].sort(),
     );
+  });
+
+  it('GET /docs/openapi.yaml serves the same description', async () => {
+    const response = await http<string>(verso.baseUrl, 'GET', '/docs/openapi.yaml');
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/yaml/);
+    expect(response.body).toMatch(/^openapi: 3\.0\.0$/m);
+    expect(response.body).toContain('  /admin/users/{id}/events:\n');
   });
 
   it('GET /docs/openapi.json marks guarded routes with bearer security', async () => {

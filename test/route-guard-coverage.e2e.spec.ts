@@ -42,7 +42,7 @@ const PUBLIC_DOCS_ROUTES = [
   'GET /docs/index.html',
   'GET /docs/openapi.json',
   'GET /docs/swagger-ui-init.js',
-  'GET /docs-yaml',
+  'GET /docs/openapi.yaml',
 ];
 
 interface RegisteredRoute {
