@@ -64,6 +64,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (message.includes('terminating connection due to administrator command')) return;
     if (/\b(ERROR|FATAL|PANIC):/.test(message)) logger.warn(message.trim());
   };
+  const onError = (error: unknown) => logger.error(error instanceof Error ? error.message : String(error).trim());
   const server: EmbeddedPostgresInstance = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -74,7 +75,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     createPostgresUser: isRoot,
     postgresFlags: POSTGRES_FLAGS,
     onLog,
-    onError: (error) => logger.error(error instanceof Error ? error.message : String(error).trim()),
+    onError,
   });
 
   // PostgreSQL would refuse to start on its lock file too, with a less helpful message.
@@ -92,7 +93,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await ensureOwnedByPostgres(dataDir);
   }
 
-  await startServer(server, { dataDir, port: options.port, isRoot, ownProcessGroup: options.ownProcessGroup ?? false, onLog });
+  await startServer(server, { dataDir, port: options.port, isRoot, ownProcessGroup: options.ownProcessGroup ?? false, onLog, onError });
   await createDatabaseIfMissing(server, database);
   logger.log(`PostgreSQL is running on 127.0.0.1:${options.port}`);
 
@@ -174,6 +175,7 @@ interface StartOptions {
   isRoot: boolean;
   ownProcessGroup: boolean;
   onLog(message: string): void;
+  onError(error: unknown): void;
 }
 
 /**
@@ -183,7 +185,7 @@ interface StartOptions {
  * `npm start` closed HTTP and wrote its last session activity. The library's
  * stop() and createDatabase() use the process that this function sets.
  */
-async function startServer(server: EmbeddedPostgresInstance, { dataDir, port, isRoot, ownProcessGroup, onLog }: StartOptions): Promise<void> {
+async function startServer(server: EmbeddedPostgresInstance, { dataDir, port, isRoot, ownProcessGroup, onLog, onError }: StartOptions): Promise<void> {
   const { postgres } = await importBinaries();
   const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...POSTGRES_FLAGS], {
     ...(isRoot ? postgresUserIds() : {}),
@@ -204,6 +206,9 @@ async function startServer(server: EmbeddedPostgresInstance, { dataDir, port, is
     child.once('error', rejectStart);
     child.once('close', (code, signal) => rejectStart(new Error(`PostgreSQL exited during start (code ${code}, signal ${signal}): ${output.trim()}`)));
   });
+
+  // A later 'error' event, such as a failed kill, would end the process if nothing listened.
+  child.on('error', onError);
   (server as unknown as { process: ChildProcess }).process = child;
 }
 
