@@ -26,10 +26,32 @@ const STILL_DOWN_LOG_INTERVAL_MS = 60_000;
 interface InvalidationMessage {
   // Sender instance id, milliseconds since the epoch when sent, and the keys.
   i: string;
-  t: number;
+  t?: number;
   k?: string[];
   // Probe nonce: a message an instance sends itself to prove the channel works.
   p?: string;
+}
+
+/**
+ * Parse a payload into a message, or return null when it is not one: not JSON,
+ * not an object, or a field of the wrong type. A send time that is not finite
+ * (JSON's 1e400 parses as Infinity) is dropped, because the delay histogram
+ * rejects it. The keys of such a message still count.
+ */
+function parseMessage(payload: string): InvalidationMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+
+  const { i, t, k, p } = value as Record<string, unknown>;
+  if (typeof i !== 'string') return null;
+  if (p !== undefined && typeof p !== 'string') return null;
+  if (k !== undefined && !(Array.isArray(k) && k.every((key) => typeof key === 'string'))) return null;
+  return { i, t: typeof t === 'number' && Number.isFinite(t) ? t : undefined, k: k as string[] | undefined, p };
 }
 
 export type ChannelState = 'connecting' | 'up' | 'down' | 'stopped';
@@ -202,11 +224,19 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
   private handleNotification(notification: Notification): void {
     if (notification.channel !== INVALIDATION_CHANNEL || !notification.payload) return;
 
-    let message: InvalidationMessage;
+    // This runs inside pg's socket handler, where a throw would end the
+    // process. Any role that can connect to the database may NOTIFY on the
+    // channel, so a message is checked before use and nothing here may throw.
     try {
-      message = JSON.parse(notification.payload) as InvalidationMessage;
-    } catch {
-      this.logger.warn('Ignored an invalidation message that is not JSON');
+      this.applyMessage(parseMessage(notification.payload));
+    } catch (error) {
+      this.logger.error(`Invalidation message handling failed: ${(error as Error).message}`);
+    }
+  }
+
+  private applyMessage(message: InvalidationMessage | null): void {
+    if (!message) {
+      this.logger.warn('Ignored a malformed invalidation message');
       return;
     }
 
@@ -215,16 +245,11 @@ export class InvalidationChannelService implements OnApplicationBootstrap, OnApp
       if (message.i === this.instanceId) this.probes.get(message.p)?.();
       return;
     }
-    if (!Array.isArray(message.k)) return;
+    if (!message.k) return;
 
     this.messages.labels('invalidate').inc();
-    // This runs inside pg's socket handler, where a throw would end the process.
-    try {
-      for (const handler of this.invalidationHandlers) handler(message.k);
-    } catch (error) {
-      this.logger.error(`Invalidation handler failed: ${(error as Error).message}`);
-    }
-    if (typeof message.t === 'number') this.delay.observe(Math.max(0, Date.now() - message.t) / 1000);
+    for (const handler of this.invalidationHandlers) handler(message.k);
+    if (message.t !== undefined) this.delay.observe(Math.max(0, Date.now() - message.t) / 1000);
   }
 
   private handleFailure(client: Client, error: Error): void {

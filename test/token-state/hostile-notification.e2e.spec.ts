@@ -51,6 +51,11 @@ describe('malformed invalidation message', () => {
   it.each([
     ['JSON null', 'null'],
     ['infinite send time', '{"i":"x","t":-1e400,"k":["s:x"]}'],
+    ['not JSON', '{'],
+    ['a JSON array', '[1]'],
+    ['a JSON string', '"s:x"'],
+    ['keys that are not strings', '{"i":"x","t":1,"k":[1,null,{}]}'],
+    ['a probe nonce that is an object', '{"i":"x","t":1,"p":{}}'],
   ])('survives %s', async (_case, payload) => {
     await notifyAsGuardRole(payload);
     await new Promise((resolve) => setTimeout(resolve, DELIVERY_WAIT_MS));
