@@ -51,5 +51,6 @@ describe('VersoGuardModule with an unreachable JWKS', () => {
 
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('2');
+    expect(response.body).toEqual({ statusCode: 503, message: 'The token could not be checked. Retry shortly.', error: 'Service Unavailable' });
   });
 });

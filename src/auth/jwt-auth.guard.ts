@@ -97,8 +97,13 @@ export class JwtAuthGuard extends AuthGuard(ACCESS_TOKEN_STRATEGY) {
       .catch((error: Error) => this.logger.warn(`Recording the denial for user ${userId} failed: ${error.message}`));
   }
 
-  override handleRequest<T>(error: unknown, principal: T, _info: unknown, context: ExecutionContext): T {
-    if (!error && principal) return principal;
+  override handleRequest<T>(reportedError: unknown, principal: T, info: unknown, context: ExecutionContext): T {
+    if (!reportedError && principal) return principal;
+
+    // passport-jwt reports a failed key lookup through fail(), so an
+    // unreachable JWKS arrives as info. It must get 503, like any other check
+    // that cannot be decided.
+    const error = reportedError ?? (info instanceof TokenStateUnavailableError ? info : null);
 
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     if (error instanceof TokenStateUnavailableError || (error && !(error instanceof TokenRejectedError) && !(error instanceof InvalidAccessTokenError))) {
