@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { ErrorsFilter } from './common/errors.filter';
 import { AppConfig } from './config/configuration';
 import { createFrameworkErrorHandler } from './http/framework-errors';
+import { closeIdleConnectionsOnShutdown } from './http/idle-connections';
 import { acceptOnlyJsonObjectBodies } from './http/json-body.parser';
 import { computeSecurityHeaders, registerSecurityHeaders } from './http/security-headers';
 
@@ -63,6 +64,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   // signing keys and must not stop the process either.
 
   registerSecurityHeaders(adapter.getInstance(), securityHeaders);
+  closeIdleConnectionsOnShutdown(adapter.getInstance());
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.http.corsOrigins,

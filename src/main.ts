@@ -30,15 +30,20 @@ async function main(): Promise<void> {
   let app: Awaited<ReturnType<typeof createApp>> | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.log(`Received ${signal} again; still shutting down`);
+      return;
+    }
     stopping = true;
     logger.log(`Received ${signal}, shutting down`);
     await app?.close().catch((error: Error) => logger.error(`HTTP server close failed: ${error.message}`));
     await embedded?.stop().catch((error: Error) => logger.error(`Embedded PostgreSQL stop failed: ${error.message}`));
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Not once(): a second signal would then get Node's default handling and
+  // end the process before the requests in flight and the database are done.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 
   try {
     app = await createApp(config, databaseUrl);

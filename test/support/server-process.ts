@@ -18,6 +18,8 @@ export interface ServerProcess {
    * return the exit code. Only for a process started with ownProcessGroup.
    */
   interruptGroup(): Promise<number | null>;
+  /** Resolve with the exit code once the process has exited; null when a signal ended it. */
+  waitForExit(): Promise<number | null>;
 }
 
 export interface ServerProcessOptions {
@@ -52,13 +54,19 @@ export async function startServerProcess(env: Record<string, string>, options: S
     output: () => output,
     stop: () => stopProcess(child),
     interruptGroup: async () => {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const exited = waitForExit(child);
       process.kill(-child.pid!, 'SIGINT');
       const code = await exited;
       await stopProcess(child);
       return code;
     },
+    waitForExit: () => waitForExit(child),
   };
+}
+
+function waitForExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 async function waitUntilReady(child: ChildProcess, baseUrl: string, output: () => string): Promise<void> {

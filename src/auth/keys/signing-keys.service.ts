@@ -43,7 +43,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(SigningKeysService.name);
   private keys: KeySet;
   private reloadTimer: NodeJS.Timeout | null = null;
-  private readonly onSighup = () => this.reload();
+  private readonly onSighup = () => {
+    if (this.reloadsFromDirectory) this.reload();
+    else this.logger.log('Received SIGHUP: the keys come from the environment, so there is nothing to reload');
+  };
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
     this.keys = this.load();
@@ -51,10 +54,13 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     this.logger.log(`Keys loaded: ${describeKeySet(this.keys)}`);
-    if (!this.config.jwt.keysDir || this.config.jwt.algorithm === 'HS256') return;
 
-    // A listener also stops Node's default reaction to SIGHUP, which is to exit.
+    // Installed whatever the key source: a listener also stops Node's default
+    // reaction to SIGHUP, which is to exit, and service managers send SIGHUP
+    // to reload.
     process.on('SIGHUP', this.onSighup);
+    if (!this.reloadsFromDirectory) return;
+
     const interval = this.config.jwt.keysReloadIntervalMs;
     if (interval > 0) {
       this.reloadTimer = setInterval(() => this.reload(), interval);
@@ -66,6 +72,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
     process.off('SIGHUP', this.onSighup);
     if (this.reloadTimer) clearInterval(this.reloadTimer);
     this.reloadTimer = null;
+  }
+
+  private get reloadsFromDirectory(): boolean {
+    return Boolean(this.config.jwt.keysDir) && this.config.jwt.algorithm !== 'HS256';
   }
 
   get signingKey(): SigningKey {
