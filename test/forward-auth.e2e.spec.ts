@@ -4,7 +4,7 @@ import { createTestDatabase, TestDatabase } from './support/database';
 import { http, registerAndLogin } from './support/http';
 import { Nginx, nginxUnavailableReason, startNginx } from './support/nginx';
 import { startTestApp, TestApp } from './support/test-app';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 describe('forward authentication', () => {
   let database: TestDatabase;
@@ -144,7 +144,7 @@ describe('forward authentication', () => {
       expect((await http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken })).status).toBe(200);
 
       await http(verso.baseUrl, 'POST', '/auth/logout', { token: user.accessToken, body: { scope: 'global' } });
-      const rejected = await pollUntil(() => http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken }), (response) => response.status === 401, {
+      const rejected = await pollUntilSatisfied(() => http(nginx.baseUrl, 'GET', '/orders', { token: user.accessToken }), (response) => response.status === 401, {
         timeoutMs: 1000,
       });
 

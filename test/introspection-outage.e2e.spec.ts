@@ -3,7 +3,7 @@ import { http, registerAndLogin } from './support/http';
 import { introspect, testClients } from './support/oauth-clients';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { startTestApp, TestApp } from './support/test-app';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 const clients = testClients();
 
@@ -35,7 +35,7 @@ describe('token introspection during a database outage', () => {
 
     proxy.cut();
     // The guard uses its cache until the invalidation channel detects the dropped connection.
-    const guardDown = await pollUntil(() => http(verso.baseUrl, 'GET', '/auth/me', { token: live.accessToken }), (response) => response.status !== 200, {
+    const guardDown = await pollUntilSatisfied(() => http(verso.baseUrl, 'GET', '/auth/me', { token: live.accessToken }), (response) => response.status !== 200, {
       timeoutMs: 5000,
     });
     expect(guardDown.value.status).toBe(503);
@@ -50,7 +50,7 @@ describe('token introspection during a database outage', () => {
     expect(revokedAnswer.status).toBe(503);
 
     proxy.restore();
-    const recovered = await pollUntil(() => introspect(verso.baseUrl, live.accessToken, clients.gateway), (response) => response.status === 200, { timeoutMs: 10_000, intervalMs: 100 });
+    const recovered = await pollUntilSatisfied(() => introspect(verso.baseUrl, live.accessToken, clients.gateway), (response) => response.status === 200, { timeoutMs: 10_000, intervalMs: 100 });
     expect(recovered.value.body.active).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { sign } from 'jsonwebtoken';
 import { createOrdersApp } from '../examples/orders-service/src/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { http } from './support/http';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 // Port 9 (discard) on loopback, where no server listens on the test machines, so every JWKS fetch fails.
 const UNREACHABLE_JWKS_URL = 'http://127.0.0.1:9/.well-known/jwks.json';
@@ -33,7 +33,7 @@ describe('VersoGuardModule with an unreachable JWKS', () => {
     );
     await orders.listen(0, '127.0.0.1');
     ordersUrl = `http://127.0.0.1:${(orders.getHttpServer().address() as { port: number }).port}`;
-    await pollUntil(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
+    await pollUntilSatisfied(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
   });
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { createTestDatabase, TestDatabase } from './support/database';
 import { http, LoggedInUser, registerAndLogin } from './support/http';
 import { ServerProcess, startServerProcess } from './support/server-process';
 import { testEnvironment } from './support/test-app';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 const BOUND_MS = 1000;
 
@@ -38,7 +38,7 @@ describe('VersoGuardModule with keys from verso JWKS', () => {
     );
     await orders.listen(0, '127.0.0.1');
     ordersUrl = `http://127.0.0.1:${(orders.getHttpServer().address() as { port: number }).port}`;
-    await pollUntil(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
+    await pollUntilSatisfied(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
   });
 
   afterAll(async () => {
@@ -81,7 +81,7 @@ describe('VersoGuardModule with keys from verso JWKS', () => {
     expect((await getOrders(user.accessToken)).status).toBe(200);
 
     await http(verso.baseUrl, 'POST', '/auth/logout', { token: user.accessToken, body: { scope: 'local' } });
-    const rejected = await pollUntil(() => getOrders(user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
+    const rejected = await pollUntilSatisfied(() => getOrders(user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
 
     expect({ status: rejected.value.status, withinBound: rejected.elapsedMs <= BOUND_MS }).toEqual({ status: 401, withinBound: true });
   });

@@ -11,7 +11,7 @@ import { testClients } from './support/oauth-clients';
 import { ServerProcess, startServerProcess } from './support/server-process';
 import { testEnvironment } from './support/test-app';
 import { signAccessToken } from './support/tokens';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 // verso's guarantee is 100 ms at p99; the test allows ten times that on a shared machine.
 const BOUND_MS = 1000;
@@ -40,7 +40,7 @@ describe('VersoGuardModule in another service', () => {
     );
     await orders.listen(0, '127.0.0.1');
     ordersUrl = `http://127.0.0.1:${(orders.getHttpServer().address() as { port: number }).port}`;
-    const ready = await pollUntil(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
+    const ready = await pollUntilSatisfied(() => http(ordersUrl, 'GET', '/health'), (response) => response.body?.invalidationChannel === 'up', { timeoutMs: 10_000 });
     if (!ready.satisfied) throw new Error(`the example's invalidation channel is ${JSON.stringify(ready.value.body)}`);
   });
 
@@ -87,7 +87,7 @@ describe('VersoGuardModule in another service', () => {
     expect(orders.get(TokenStateService).cachedEntries).toBeGreaterThan(0);
 
     await revoke(user);
-    const rejected = await pollUntil(() => getOrders(user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
+    const rejected = await pollUntilSatisfied(() => getOrders(user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
 
     expect({ status: rejected.value.status, withinBound: rejected.elapsedMs <= BOUND_MS }).toEqual({ status: 401, withinBound: true });
   });

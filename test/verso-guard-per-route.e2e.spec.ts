@@ -10,7 +10,7 @@ import { http, registerAndLogin } from './support/http';
 import { ADMIN_REQUIRED, TOKEN_REQUIRED } from './support/responses';
 import { ServerProcess, startServerProcess } from './support/server-process';
 import { testEnvironment } from './support/test-app';
-import { pollUntil } from './support/wait';
+import { pollUntilSatisfied } from './support/polling';
 
 // verso's guarantee is 100 ms at p99; the test allows ten times that on a shared machine.
 const BOUND_MS = 1000;
@@ -81,7 +81,7 @@ describe('VersoGuardModule without the global guard', () => {
       await reports.listen(0, '127.0.0.1');
       reportsUrl = `http://127.0.0.1:${(reports.getHttpServer().address() as { port: number }).port}`;
       const channel = reports.get(InvalidationChannelService);
-      const ready = await pollUntil(async () => channel.currentState, (state) => state === 'up', { timeoutMs: 10_000 });
+      const ready = await pollUntilSatisfied(async () => channel.currentState, (state) => state === 'up', { timeoutMs: 10_000 });
       if (!ready.satisfied) throw new Error(`invalidation channel not up within 10 s: ${ready.value}`);
     });
 
@@ -118,7 +118,7 @@ describe('VersoGuardModule without the global guard', () => {
       expect(reports.get(TokenStateService).cachedEntries).toBeGreaterThan(0);
 
       await http(verso.baseUrl, 'POST', '/auth/logout', { token: user.accessToken, body: { scope: 'local' } });
-      const rejected = await pollUntil(() => get('/reports/mine', user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
+      const rejected = await pollUntilSatisfied(() => get('/reports/mine', user.accessToken), (response) => response.status === 401, { timeoutMs: BOUND_MS, intervalMs: 5 });
 
       expect({ status: rejected.value.status, withinBound: rejected.elapsedMs <= BOUND_MS }).toEqual({ status: 401, withinBound: true });
     });

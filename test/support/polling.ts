@@ -12,3 +12,24 @@ export async function pollUntil<T>(attempt: () => Promise<T | undefined>, option
     if (options.intervalMs) await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
 }
+
+/**
+ * Call `probe` every `intervalMs` until `done` accepts its result or
+ * `timeoutMs` has passed. Unlike pollUntil, it does not throw on timeout: it
+ * returns the last result, when it arrived and whether `done` accepted it, so
+ * a test can assert on all three.
+ */
+export async function pollUntilSatisfied<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  { timeoutMs, intervalMs = 10 }: { timeoutMs: number; intervalMs?: number },
+): Promise<{ value: T; elapsedMs: number; satisfied: boolean }> {
+  const started = performance.now();
+  for (;;) {
+    const value = await probe();
+    const elapsedMs = performance.now() - started;
+    if (done(value)) return { value, elapsedMs, satisfied: true };
+    if (elapsedMs >= timeoutMs) return { value, elapsedMs, satisfied: false };
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
