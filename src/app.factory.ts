@@ -1,4 +1,3 @@
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -6,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 
 import { AppModule } from './app.module';
 import { ErrorsFilter } from './common/errors.filter';
+import { StrictValidationPipe } from './common/strict-validation.pipe';
 import { AppConfig } from './config/configuration';
 import { createFrameworkErrorHandler } from './http/framework-errors';
 import { closeIdleConnectionsOnShutdown } from './http/idle-connections';
@@ -76,7 +76,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   }
 
   app.useGlobalPipes(
-    new ValidationPipe({
+    new StrictValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,

@@ -7,13 +7,15 @@ export type RateLimitName = 'login-account' | 'login-address' | 'refresh-address
 
 export const RATE_LIMITS_METADATA = 'verso:rateLimits';
 
+// IPv6 clients share a bucket per /56 network.
+const IPV6_SUBNET_PREFIX = 56;
+
 /**
  * Build the throttler options for the auth routes. Every attempt counts,
- * successful or not. An address is the client address Fastify resolved, which follows
- * X-Forwarded-For only from TRUSTED_PROXIES; IPv6 addresses count per /56,
- * @nestjs/throttler's default. An account is the email folded by
- * accountKey(), so a login limit can be escaped neither by changing address
- * nor by respelling the email.
+ * successful or not. An address is the client address Fastify resolved, which
+ * follows X-Forwarded-For only from TRUSTED_PROXIES. An account is the email
+ * folded by accountKey(), so a login limit can be escaped neither by changing
+ * address nor by respelling the email.
  */
 export function buildThrottlerOptions(config: AppConfig, storage: ThrottlerStorage): ThrottlerModuleOptions {
   const { rateLimit } = config;
@@ -29,6 +31,10 @@ export function buildThrottlerOptions(config: AppConfig, storage: ThrottlerStora
 
   return {
     storage,
+    // ISPs often give one home customer a whole /56. Counted per /64,
+    // @nestjs/throttler's default, that customer would get 256 times every
+    // per-address limit.
+    ipv6SubnetPrefix: IPV6_SUBNET_PREFIX,
     // Retry-After is set by RateLimitGuard; throttler's own headers carry the limit name in their names.
     setHeaders: false,
     throttlers: [

@@ -2,8 +2,8 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { http, HttpResult } from '../support/http';
 import { startTestApp, TestApp } from '../support/test-app';
 
-// The README documents that IPv6 clients count per /56. A customer whose ISP
-// delegates a /56 can send from any of its 256 /64 networks.
+// IPv6 clients count per /56, because a customer whose ISP delegates a /56
+// can send from any of its 256 /64 networks.
 describe('rate limits for IPv6 clients behind a trusted proxy', () => {
   let database: TestDatabase;
   let verso: TestApp;

@@ -1,12 +1,13 @@
 import { makeAdminInDatabase } from '../support/accounts';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { http, LoggedInUser, registerAndLogin } from '../support/http';
+import { badRequest } from '../support/responses';
 import { startTestApp, TestApp } from '../support/test-app';
 
-// The README documents that unknown body fields are rejected with 400. With
-// transform: true, class-transformer drops every field whose name is a method
-// the DTO instance inherits (constructor, toString, hasOwnProperty...), so
-// the field never reaches class-validator's whitelist check and the request
+// Unknown body and query fields are rejected with 400. With transform: true,
+// class-transformer drops every field whose name is a method the DTO instance
+// inherits (constructor, toString, hasOwnProperty...), so without
+// StrictValidationPipe the field never reaches the whitelist and the request
 // passes.
 const PROTOTYPE_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty'];
 
@@ -34,6 +35,8 @@ describe('unknown fields named after Object.prototype members', () => {
     const response = await http(verso.baseUrl, 'POST', '/auth/register', { body });
 
     expect(response.status).toBe(400);
+    expect(response.body).toEqual(badRequest(`property ${name} should not exist`));
+    expect(await database.query('SELECT id FROM users WHERE email = $1', [body.email])).toEqual([]);
   });
 
   it.each(PROTOTYPE_NAMES)('admin lock body field %s gets 400', async (name) => {
@@ -43,6 +46,8 @@ describe('unknown fields named after Object.prototype members', () => {
     });
 
     expect(response.status).toBe(400);
+    expect(response.body).toEqual(badRequest(`property ${name} should not exist`));
+    expect(await database.query('SELECT locked_at FROM users WHERE id = $1', [target.userId])).toEqual([{ locked_at: null }]);
   });
 
   it.each(PROTOTYPE_NAMES)('admin lookup query parameter %s gets 400', async (name) => {
@@ -50,5 +55,6 @@ describe('unknown fields named after Object.prototype members', () => {
     const response = await http(verso.baseUrl, 'GET', `/admin/users?${query.toString()}`, { token: admin.accessToken });
 
     expect(response.status).toBe(400);
+    expect(response.body).toEqual(badRequest(`property ${name} should not exist`));
   });
 });
