@@ -2,11 +2,10 @@ import { readSession, readUserState } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { http, login, LoggedInUser, registerAndLogin } from './support/http';
 import { readClaims } from './support/jwt-claims';
-import { badRequest, INVALID_ACCESS_TOKEN, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN, TOKEN_REQUIRED } from './support/responses';
+import { badRequest, INVALID_ACCESS_TOKEN, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN, TOKEN_REQUIRED, WRONG_CURRENT_PASSWORD } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
 const NEW_PASSWORD = 'a brand new passphrase';
-const WRONG_CURRENT_PASSWORD = { statusCode: 403, message: 'The current password is incorrect.', error: 'Forbidden' };
 
 describe('POST /auth/password', () => {
   let database: TestDatabase;

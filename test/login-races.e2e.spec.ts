@@ -2,22 +2,26 @@ import { PasswordHasherService } from '../src/auth/password-hasher.service';
 import { makeAdminInDatabase } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { http, HttpResult, login, LoggedInUser, registerAndLogin } from './support/http';
-import { ACCOUNT_LOCKED, INVALID_CREDENTIALS } from './support/responses';
+import { ACCOUNT_LOCKED, INVALID_CREDENTIALS, WRONG_CURRENT_PASSWORD } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * A login checks the password and the lock on a row read before its
- * transaction. These tests hold a login in that window, which Argon2id opens
- * on every login, while a password change or a lock commits.
+ * A login or a password change checks the password on a row read before its
+ * transaction, and Argon2id keeps that window open for tens of milliseconds.
+ * These tests hold a request in that window while a password change or a
+ * lock commits.
  */
-describe('login racing a password change or a lock', () => {
+describe('password check racing a password change or a lock', () => {
   let database: TestDatabase;
   let verso: TestApp;
   let admin: LoggedInUser;
   const me = (token: string) => http(verso.baseUrl, 'GET', '/auth/me', { token });
+  const attemptLogin = (email: string, password: string) => http(verso.baseUrl, 'POST', '/auth/login', { body: { email, password } });
+  const changePassword = (user: LoggedInUser, newPassword: string) =>
+    http(verso.baseUrl, 'POST', '/auth/password', { token: user.accessToken, body: { currentPassword: user.password, newPassword } });
 
-  /** Start a login and hold its password check result until `release` is called. `checked` resolves when the check is done. */
-  function heldLogin(email: string, password: string): { checked: Promise<void>; release: () => void; response: Promise<HttpResult> } {
+  /** Hold the result of the next password check until `release` is called. `checked` resolves when that check is done. */
+  function holdNextPasswordCheck(): { checked: Promise<void>; release: () => void } {
     const hasher = verso.app.get(PasswordHasherService);
     const original = hasher.verifyOrBurn.bind(hasher);
     let release!: () => void;
@@ -32,8 +36,13 @@ describe('login racing a password change or a lock', () => {
       await released;
       return matches;
     });
-    const response = http(verso.baseUrl, 'POST', '/auth/login', { body: { email, password } });
-    return { checked, release, response };
+    return { checked, release };
+  }
+
+  /** Start a login whose password check is held. */
+  function heldLogin(email: string, password: string): { checked: Promise<void>; release: () => void; response: Promise<HttpResult> } {
+    const held = holdNextPasswordCheck();
+    return { ...held, response: attemptLogin(email, password) };
   }
 
   beforeAll(async () => {
@@ -61,8 +70,8 @@ describe('login racing a password change or a lock', () => {
     expect(changed.status).toBe(200);
     attacker.release();
 
-    // Observed: 200, and its session is live after the change.
     const response = await attacker.response;
+    expect(response.status).toBe(401);
     expect(response.body).toEqual(INVALID_CREDENTIALS);
   });
 
@@ -75,8 +84,8 @@ describe('login racing a password change or a lock', () => {
     expect(locked.status).toBe(204);
     pending.release();
 
-    // Observed: 200, with a session the lock did not end.
     const response = await pending.response;
+    expect(response.status).toBe(403);
     expect(response.body).toEqual(ACCOUNT_LOCKED);
   });
 
@@ -96,5 +105,23 @@ describe('login racing a password change or a lock', () => {
     const accessToken: string | undefined = response.body.accessToken;
     const status = accessToken ? (await me(accessToken)).status : 401;
     expect(status).toBe(401);
+  });
+
+  it('rejects a password change with a stale password', async () => {
+    const user = await registerAndLogin(verso.baseUrl);
+    const held = holdNextPasswordCheck();
+    const first = changePassword(user, 'first new passphrase');
+    await held.checked;
+
+    // The same session changes the password first, with the same current password.
+    const second = await changePassword(user, 'second new passphrase');
+    expect(second.status).toBe(200);
+    held.release();
+
+    const response = await first;
+    expect(response.status).toBe(403);
+    expect(response.body).toEqual(WRONG_CURRENT_PASSWORD);
+    expect((await attemptLogin(user.email, 'second new passphrase')).status).toBe(200);
+    expect((await attemptLogin(user.email, 'first new passphrase')).status).toBe(401);
   });
 });

@@ -67,11 +67,18 @@ export class AuthService {
     const sessionId = randomUUID();
     const refreshToken = this.refreshTokens.mint(sessionId, 0);
     const { session, tokenVersion } = await this.dataSource.transaction(async (manager) => {
-      // The share lock orders this login against a concurrent version bump:
-      // either the bump waits and then revokes the new session, or this read
-      // already returns the bumped version.
-      const tokenVersion = await this.users.lockVersionForLogin(manager, user.id);
-      if (tokenVersion === null) throw new UnauthorizedException(INVALID_CREDENTIALS);
+      // The password and the lock were checked on a row read before the
+      // Argon2 check, which takes tens of milliseconds. A password change or a
+      // lock that committed since then wins: the row is read again under a
+      // share lock, so any later one waits and then ends the new session.
+      const current = await this.users.lockForLogin(manager, user.id);
+      if (current === null) throw new UnauthorizedException(INVALID_CREDENTIALS);
+      if (current.passwordHash !== user.passwordHash) {
+        this.logger.warn(`Login for user ${user.id} rejected: the password changed during the check`);
+        throw new UnauthorizedException(INVALID_CREDENTIALS);
+      }
+      if (isLocked(current)) throw new ForbiddenException('This account is locked.');
+      const { tokenVersion } = current;
 
       const session = await this.sessions.create(manager, {
         id: sessionId,
@@ -108,12 +115,12 @@ export class AuthService {
       return this.pair({ userId: rotated.userId, sessionId, tokenVersion: rotated.tokenVersion, generation: generation + 1, issuedAt: rotated.rotatedAt }, next);
     }
 
-    const session = await this.sessions.findRefreshCandidate(sessionId, idleTimeoutSeconds);
+    const session = await this.sessions.findRefreshCandidate(sessionId, idleTimeoutSeconds, refreshGraceSeconds);
     if (!session || !session.isLive) throw new UnauthorizedException(INVALID_REFRESH_TOKEN);
 
     const isPrevious =
       session.refreshGeneration === generation + 1 && session.previousRefreshTokenHash?.equals(presentedHash) === true && session.rotatedAt !== null;
-    if (isPrevious && Date.now() - session.rotatedAt!.getTime() <= refreshGraceSeconds * 1000) {
+    if (isPrevious && session.rotatedWithinGrace) {
       return this.pair({ userId: session.userId, sessionId, tokenVersion: session.tokenVersion, generation: generation + 1, issuedAt: session.rotatedAt! }, next);
     }
 
@@ -129,8 +136,11 @@ export class AuthService {
 
     if (scope === 'local') {
       await this.tokenState.revoke(async (manager) => {
-        await this.sessions.revoke(manager, sessionId, 'logout');
-        await this.audit.record(manager, { ...base, type: 'logout_local' });
+        // A concurrent request may have ended the session after the guard let
+        // this one in. The logout still succeeds, but only the request that
+        // ended the session records the event.
+        const ended = await this.sessions.revoke(manager, sessionId, 'logout');
+        if (ended) await this.audit.record(manager, { ...base, type: 'logout_local' });
         return { result: undefined, revocation: { sessionIds: [sessionId] } };
       });
       return;
@@ -165,11 +175,14 @@ export class AuthService {
 
     return this.tokenState.revoke(async (manager) => {
       // Users row first, then sessions: the order every revoking write takes,
-      // so a concurrent global logout waits instead of deadlocking.
-      const tokenVersion = await this.users.updatePasswordAndBumpVersion(manager, userId, passwordHash);
+      // so a concurrent global logout waits instead of deadlocking. The
+      // update applies only if the hash is still the one that the current
+      // password was checked against, which a concurrent change replaces.
+      const tokenVersion = await this.users.updatePasswordAndBumpVersion(manager, userId, user.passwordHash, passwordHash);
+      if (tokenVersion === null) throw new ForbiddenException('The current password is incorrect.');
       const generation = await this.sessions.findGenerationForUpdate(manager, sessionId);
       // The session was revoked by a concurrent request after the guard let this one in.
-      if (generation === null || tokenVersion === null) throw new UnauthorizedException('The session has ended.');
+      if (generation === null) throw new UnauthorizedException('The session has ended.');
 
       const refreshToken = this.refreshTokens.mint(sessionId, generation + 1);
       const rotated = await this.sessions.replaceRefreshToken(manager, sessionId, this.refreshTokens.hash(refreshToken));

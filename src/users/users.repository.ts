@@ -10,6 +10,14 @@ export interface UserWithPassword extends User {
 }
 
 /** Data access for users. Methods that take a manager run inside the caller's transaction. */
+/** The user's state that a login checks again inside its transaction. */
+export interface LoginState {
+  tokenVersion: number;
+  passwordHash: string;
+  lockedAt: Date | null;
+  lockedUntil: Date | null;
+}
+
 @Injectable()
 export class UsersRepository {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
@@ -55,16 +63,22 @@ export class UsersRepository {
   }
 
   /**
-   * Read the user's token version under a share lock, so a concurrent version
-   * bump waits for the caller's transaction (and its new session) to commit,
-   * and then revokes that session too.
+   * Read what a login decided on, under a share lock: the token version, the
+   * password hash and the lock. A concurrent password change, lock or version
+   * bump either committed before this read, which then returns its result, or
+   * waits for the caller's transaction and its new session, and ends that
+   * session too.
    */
-  async lockVersionForLogin(manager: EntityManager, userId: string): Promise<number | null> {
-    const rows = await queryRows<{ token_version: number }>(manager, 
-      'SELECT token_version FROM users WHERE id = $1 FOR SHARE',
+  async lockForLogin(manager: EntityManager, userId: string): Promise<LoginState | null> {
+    const rows = await queryRows<{ token_version: number; password_hash: string; locked_at: Date | null; locked_until: Date | null }>(
+      manager,
+      'SELECT token_version, password_hash, locked_at, locked_until FROM users WHERE id = $1 FOR SHARE',
       [userId],
     );
-    return rows[0]?.token_version ?? null;
+    if (rows.length === 0) return null;
+
+    const [row] = rows;
+    return { tokenVersion: row.token_version, passwordHash: row.password_hash, lockedAt: row.locked_at, lockedUntil: row.locked_until };
   }
 
   /** Increment the token version, which kills every access token of the user. */
@@ -76,11 +90,13 @@ export class UsersRepository {
     return rows[0]?.token_version ?? null;
   }
 
-  async updatePasswordAndBumpVersion(manager: EntityManager, userId: string, passwordHash: string): Promise<number | null> {
-    const rows = await queryRows<{ token_version: number }>(manager, 
-      `UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
-       WHERE id = $1 RETURNING token_version`,
-      [userId, passwordHash],
+  /** Replace the password hash if it is still expectedHash, and bump the version; null when the user is gone or the hash changed. */
+  async updatePasswordAndBumpVersion(manager: EntityManager, userId: string, expectedHash: string, passwordHash: string): Promise<number | null> {
+    const rows = await queryRows<{ token_version: number }>(
+      manager,
+      `UPDATE users SET password_hash = $3, token_version = token_version + 1, updated_at = now()
+       WHERE id = $1 AND password_hash = $2 RETURNING token_version`,
+      [userId, expectedHash, passwordHash],
     );
     return rows[0]?.token_version ?? null;
   }

@@ -4,6 +4,7 @@ export const INVALID_ACCESS_TOKEN = { statusCode: 401, message: 'The access toke
 export const INVALID_REFRESH_TOKEN = { statusCode: 401, message: 'The refresh token is invalid, expired or revoked.', error: 'Unauthorized' };
 export const INVALID_CREDENTIALS = { statusCode: 401, message: 'Invalid email or password.', error: 'Unauthorized' };
 export const ACCOUNT_LOCKED = { statusCode: 403, message: 'This account is locked.', error: 'Forbidden' };
+export const WRONG_CURRENT_PASSWORD = { statusCode: 403, message: 'The current password is incorrect.', error: 'Forbidden' };
 export const ADMIN_REQUIRED = { statusCode: 403, message: 'This route requires the admin role.', error: 'Forbidden' };
 export const SESSION_NOT_FOUND = { statusCode: 404, message: 'Session not found.', error: 'Not Found' };
 export const USER_NOT_FOUND = { statusCode: 404, message: 'User not found.', error: 'Not Found' };
