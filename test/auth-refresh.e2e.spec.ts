@@ -1,6 +1,6 @@
 import { readSession } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { http, login, registerAndLogin } from './support/http';
+import { http, HttpResult, login, registerAndLogin } from './support/http';
 import { badRequest, INVALID_ACCESS_TOKEN, INVALID_REFRESH_TOKEN, UUID } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -280,6 +280,25 @@ describe('POST /auth/refresh', () => {
       expect(await readSession(database, user.sessionId)).toEqual({ revoked_at: null, revoked_reason: null, refresh_generation: 2 });
       expect((await me(third.accessToken)).status).toBe(200);
       expect((await refresh(third.refreshToken)).status).toBe(200);
+    });
+
+    it('grace window follows the database clock', async () => {
+      const { user, rt2 } = await rotateTwice();
+      await database.query("UPDATE sessions SET rotated_at = rotated_at - interval '11 seconds' WHERE id = $1", [user.sessionId]);
+      // A verso whose clock runs 30 s behind PostgreSQL's would see the
+      // rotation as only just done, and hand out the pair 11 s after it.
+      const realNow = Date.now.bind(Date);
+      const lagging = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 30_000);
+
+      let response: HttpResult;
+      try {
+        response = await refresh(rt2);
+      } finally {
+        lagging.mockRestore();
+      }
+
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual(INVALID_REFRESH_TOKEN);
     });
 
     it('RT2 after the grace window ends the session', async () => {

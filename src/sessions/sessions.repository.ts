@@ -27,6 +27,8 @@ export interface RefreshCandidate {
   refreshGeneration: number;
   previousRefreshTokenHash: Buffer | null;
   rotatedAt: Date | null;
+  /** Whether the last rotation is at most the grace window old, by the database's clock. */
+  rotatedWithinGrace: boolean;
   isLive: boolean;
   tokenVersion: number;
   role: 'user' | 'admin';
@@ -94,26 +96,30 @@ export class SessionsRepository {
   }
 
   /** Read what a refresh that lost its compare-and-swap needs to decide between grace, reuse and rejection. */
-  async findRefreshCandidate(sessionId: string, idleTimeoutSeconds: number): Promise<RefreshCandidate | null> {
+  async findRefreshCandidate(sessionId: string, idleTimeoutSeconds: number, graceSeconds: number): Promise<RefreshCandidate | null> {
     const rows = await queryRows<{
       id: string;
       user_id: string;
       refresh_generation: number;
       previous_refresh_token_hash: Buffer | null;
       rotated_at: Date | null;
+      rotated_within_grace: boolean;
       is_live: boolean;
       token_version: number;
       role: 'user' | 'admin';
     }>(
       this.sessions,
+      // The grace window is measured by the clock that stamped rotated_at, so
+      // a clock difference between verso and PostgreSQL cannot stretch it.
       `SELECT s.id, s.user_id, s.refresh_generation, s.previous_refresh_token_hash, s.rotated_at,
+              (s.rotated_at IS NOT NULL AND clock_timestamp() - s.rotated_at <= make_interval(secs => $3)) AS rotated_within_grace,
               (s.revoked_at IS NULL AND s.expires_at > now()
                AND s.last_used_at > now() - make_interval(secs => $2)
                AND (u.locked_at IS NULL OR u.locked_until <= now())) AS is_live,
               u.token_version, u.role
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1`,
-      [sessionId, idleTimeoutSeconds],
+      [sessionId, idleTimeoutSeconds, graceSeconds],
     );
     if (rows.length === 0) return null;
 
@@ -124,6 +130,7 @@ export class SessionsRepository {
       refreshGeneration: row.refresh_generation,
       previousRefreshTokenHash: row.previous_refresh_token_hash,
       rotatedAt: row.rotated_at,
+      rotatedWithinGrace: row.rotated_within_grace,
       isLive: row.is_live,
       tokenVersion: row.token_version,
       role: row.role,
