@@ -1,0 +1,90 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Logger } from '@nestjs/common';
+
+import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
+import { loadConfig } from '../../src/config/configuration';
+
+// Changes an operator makes to JWT_KEYS_DIR between two reloads, and the log
+// lines they then need. The service is built directly, without a database.
+
+function ecPrivatePem(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+describe('key reload log and order', () => {
+  let keysDir: string;
+  let logLines: string[];
+
+  function createService(): SigningKeysService {
+    const config = loadConfig({ NODE_ENV: 'test', JWT_ALGORITHM: 'ES256', JWT_KEYS_DIR: keysDir, REFRESH_TOKEN_SECRET: 'y'.repeat(32) });
+    return new SigningKeysService(config);
+  }
+
+  beforeEach(() => {
+    keysDir = mkdtempSync(join(tmpdir(), 'verso-reload-'));
+    logLines = [];
+    for (const level of ['log', 'warn', 'error'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation((message: unknown) => void logLines.push(String(message)));
+    }
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  it('truncated key file: error names it', () => {
+    writeFileSync(join(keysDir, '2026-01.pem'), ecPrivatePem());
+    const keys = createService();
+
+    writeFileSync(join(keysDir, '2026-02.pem'), ecPrivatePem().slice(0, 100));
+    expect(keys.reload()).toBe(false);
+
+    // The current line: "Key reload failed, keeping the previous keys: error:1E08010C:DECODER routines::unsupported".
+    expect(logLines.join('\n')).toContain('2026-02');
+  });
+
+  it('new key under existing kid: logged', () => {
+    writeFileSync(join(keysDir, '2026-01.pem'), ecPrivatePem());
+    const keys = createService();
+    const before = keys.signingKey.key.export({ format: 'jwk' });
+
+    // The README's `openssl genpkey ... -out keys/2026-01.pem`, run a second time on the same day.
+    writeFileSync(join(keysDir, '2026-01.pem'), ecPrivatePem());
+    keys.reload();
+    const after = keys.signingKey.key.export({ format: 'jwk' });
+
+    // The new key is in force, so every token signed before fails and the JWKS
+    // publishes another key under the same kid. No line is logged.
+    expect(after.x).not.toBe(before.x);
+    expect(logLines.join('\n')).toMatch(/2026-01/);
+  });
+
+  it('reload after a failure: logged', () => {
+    writeFileSync(join(keysDir, '2026-01.pem'), ecPrivatePem());
+    const keys = createService();
+
+    writeFileSync(join(keysDir, '2026-02.pem'), 'not a key');
+    keys.reload();
+    unlinkSync(join(keysDir, '2026-02.pem'));
+    logLines.length = 0;
+    keys.reload();
+
+    // Without a line here, the last key line in the log is still the failure.
+    expect(logLines.join('\n')).toMatch(/2026-01/);
+  });
+
+  it('last kid in sort order signs', () => {
+    writeFileSync(join(keysDir, '2026-12-04.pem'), ecPrivatePem());
+    writeFileSync(join(keysDir, '2026-12-04-2.pem'), ecPrivatePem());
+
+    // The kids sort as 2026-12-04 < 2026-12-04-2. The file names sort the other
+    // way ('-' before '.'), and the service picks the signing key by file name.
+    expect(createService().signingKey.kid).toBe('2026-12-04-2');
+  });
+});
