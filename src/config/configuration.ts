@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
@@ -9,7 +10,21 @@ const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1');
 
-const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/**
+ * A whole number within its bounds, or the fallback when the variable is unset.
+ * z.coerce.number() read an empty variable (`PORT=` in a deployment file) as 0,
+ * which for PORT meant a random port and for TOKEN_CACHE_TTL_MS no cache.
+ */
+const integer = (fallback: number, min: number, max?: number) => {
+  const rule = max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .refine((value) => /^\s*-?\d+\s*$/.test(value) && Number(value) >= min && (max === undefined || Number(value) <= max), { message: rule })
+    .transform(Number)
+    .default(fallback);
+};
+
+const seconds = (fallback: number) => integer(fallback, 1);
 
 const list = z
   .string()
@@ -19,6 +34,29 @@ const list = z
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+
+// The names that proxy-addr, which Fastify's trustProxy uses, accepts besides addresses.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** Whether an entry is an IP address, a CIDR range such as 10.0.0.0/8, or one of PROXY_RANGE_NAMES. */
+function isProxyRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** Comma-separated proxy addresses. Issues name the entry by position, never by value. */
+const proxyList = list.superRefine((entries, context) => {
+  for (const [index, entry] of entries.entries()) {
+    if (!isProxyRange(entry)) {
+      context.addIssue({ code: 'custom', message: `entry ${index + 1} must be an IP address, a CIDR range or one of ${[...PROXY_RANGE_NAMES].join(', ')}` });
+    }
+  }
+});
 
 export interface IntrospectionClient {
   id: string;
@@ -69,16 +107,16 @@ const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: integer(3000, 0, 65535),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1000),
-    DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1500),
+    DATABASE_POOL_SIZE: integer(10, 1, 200),
+    DATABASE_CONNECT_TIMEOUT_MS: integer(1000, 100, 30_000),
+    DATABASE_QUERY_TIMEOUT_MS: integer(1500, 100, 60_000),
     MIGRATIONS_RUN: bool.default(true),
     EMBEDDED_POSTGRES_DIR: z.string().min(1).default('.data/postgres'),
-    EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    EMBEDDED_POSTGRES_PORT: integer(54329, 1, 65535),
 
     JWT_ALGORITHM: z
       .string()
@@ -94,41 +132,41 @@ const environmentSchema = z
     JWT_KEYS_DIR: z.string().min(1).optional(),
     JWT_KEYS: z.string().min(1).optional(),
     // 0 turns the periodic re-read off; SIGHUP reloads the keys either way.
-    JWT_KEYS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(0),
+    JWT_KEYS_RELOAD_INTERVAL_MS: integer(0, 0, 86_400_000),
     JWT_ISSUER: z.string().min(1).default('verso'),
     JWT_AUDIENCE: z.string().min(1).default('verso-api'),
-    JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+    JWT_CLOCK_TOLERANCE_SECONDS: integer(5, 0, 60),
     ACCESS_TOKEN_TTL_SECONDS: seconds(900),
 
     REFRESH_TOKEN_SECRET: z.string().optional(),
-    REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    REFRESH_GRACE_SECONDS: integer(10, 0, 300),
     SESSION_TTL_SECONDS: seconds(30 * 24 * 3600),
     SESSION_IDLE_TIMEOUT_SECONDS: seconds(14 * 24 * 3600),
     // A timer fires at once for a delay above 2^31 - 1 ms (about 24.8 days), so the interval is capped at a day.
-    SESSION_CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+    SESSION_CLEANUP_INTERVAL_SECONDS: integer(3600, 1, 86_400),
     SESSION_RETENTION_SECONDS: seconds(7 * 24 * 3600),
 
     TOKEN_CACHE_ENABLED: bool.default(true),
-    TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
-    TOKEN_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
-    INVALIDATION_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    TOKEN_CACHE_TTL_MS: integer(30_000, 0, 300_000),
+    TOKEN_CACHE_MAX_ENTRIES: integer(200_000, 1, 10_000_000),
+    INVALIDATION_PROBE_INTERVAL_MS: integer(1000, 100, 60_000),
     // Fault injection for the race tests; ignored unless NODE_ENV=test.
-    TOKEN_STATE_READ_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+    TOKEN_STATE_READ_DELAY_MS: integer(0, 0, 10_000),
 
-    ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(1_048_576).default(19_456),
-    ARGON2_TIME_COST: z.coerce.number().int().min(1).max(10).default(2),
-    ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(1),
+    ARGON2_MEMORY_KIB: integer(19_456, 1024, 1_048_576),
+    ARGON2_TIME_COST: integer(2, 1, 10),
+    ARGON2_PARALLELISM: integer(1, 1, 16),
 
-    TRUSTED_PROXIES: list.default([]),
+    TRUSTED_PROXIES: proxyList.default([]),
     CORS_ORIGINS: list.default([]),
-    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
+    BODY_LIMIT_BYTES: integer(16_384, 1024, 10_485_760),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('verso:rate-limit:'),
     RATE_LIMIT_ENABLED: bool.default(true),
-    RATE_LIMIT_LOGIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
-    RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
-    RATE_LIMIT_REFRESH_PER_ADDRESS: z.coerce.number().int().min(1).default(60),
-    RATE_LIMIT_REGISTER_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+    RATE_LIMIT_LOGIN_PER_ACCOUNT: integer(10, 1),
+    RATE_LIMIT_LOGIN_PER_ADDRESS: integer(30, 1),
+    RATE_LIMIT_REFRESH_PER_ADDRESS: integer(60, 1),
+    RATE_LIMIT_REGISTER_PER_ADDRESS: integer(10, 1),
     RATE_LIMIT_WINDOW_SECONDS: seconds(60),
 
     // Credentials of the gateways and services allowed to call /oauth/introspect and /oauth/revoke.

@@ -16,23 +16,33 @@ function configError(overrides: Record<string, string>): string {
 }
 
 describe('configuration from deployment files', () => {
-  // An empty string currently becomes 0. With PORT= the server listens on a random
-  // port and logs "listening on http://127.0.0.1:0".
-  it.each(['PORT', 'JWT_CLOCK_TOLERANCE_SECONDS', 'REFRESH_GRACE_SECONDS', 'TOKEN_CACHE_TTL_MS'])('empty %s: rejected', (variable) => {
-    expect(configError({ [variable]: '' })).toContain(variable);
+  // An empty number used to become 0: PORT= listened on a random port, and
+  // TOKEN_CACHE_TTL_MS= turned the cache off.
+  it.each([
+    ['PORT', 'must be a whole number from 0 to 65535'],
+    ['JWT_CLOCK_TOLERANCE_SECONDS', 'must be a whole number from 0 to 60'],
+    ['REFRESH_GRACE_SECONDS', 'must be a whole number from 0 to 300'],
+    ['TOKEN_CACHE_TTL_MS', 'must be a whole number from 0 to 300000'],
+  ])('empty %s: rejected', (variable, rule) => {
+    expect(configError({ [variable]: '' })).toBe(`Invalid configuration: ${variable} ${rule}`);
+  });
+
+  it.each(['1e3', '12.5', '0x10', 'ten'])('number %s: rejected', (value) => {
+    expect(configError({ PORT: value })).toBe('Invalid configuration: PORT must be a whole number from 0 to 65535');
   });
 
   it('zero ACCESS_TOKEN_TTL_SECONDS: rule stated', () => {
-    // The current message is "must be at least 0", although 0 is the value it rejects.
-    expect(configError({ ACCESS_TOKEN_TTL_SECONDS: '0' })).not.toContain('at least 0');
+    expect(configError({ ACCESS_TOKEN_TTL_SECONDS: '0' })).toBe('Invalid configuration: ACCESS_TOKEN_TTL_SECONDS must be a whole number of at least 1');
   });
 
-  it('invalid TRUSTED_PROXIES: variable named', () => {
-    // The current start fails later with "Start failed: TypeError: invalid IP
-    // address: 10.0.0.1;10.0.0.2" and a stack trace, naming neither the variable nor the rule.
+  it('invalid TRUSTED_PROXIES: entry named, value not', () => {
+    // This used to fail the start later, with a stack trace that echoed the value.
     const message = configError({ TRUSTED_PROXIES: '10.0.0.1;10.0.0.2' });
 
-    expect(message).toContain('TRUSTED_PROXIES');
-    expect(message).not.toContain('10.0.0.1');
+    expect(message).toBe('Invalid configuration: TRUSTED_PROXIES entry 1 must be an IP address, a CIDR range or one of loopback, linklocal, uniquelocal');
+  });
+
+  it.each(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback', '10.0.0.1, 192.168.0.0/16'])('valid TRUSTED_PROXIES %s: accepted', (value) => {
+    expect(loadConfig({ ...productionEnvironment, TRUSTED_PROXIES: value }).http.trustedProxies.length).toBeGreaterThan(0);
   });
 });
