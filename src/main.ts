@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 
 import { createApp } from './app.factory';
+import { StartupError } from './common/startup-error';
+import { loadConfig } from './config/configuration';
 import { applyDevelopmentSecrets } from './config/development-secrets';
-import { ConfigurationError, loadConfig } from './config/configuration';
-import { EmbeddedDatabase, EmbeddedPostgresInUseError, startEmbeddedPostgres } from './database/embedded-postgres';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 
 const logger = new Logger('Bootstrap');
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigurationError || error instanceof EmbeddedPostgresInUseError) {
+  if (error instanceof StartupError) {
     logger.error(error.message);
   } else {
     logger.error(`Start failed: ${(error as Error)?.stack ?? String(error)}`);

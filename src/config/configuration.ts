@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 
 import { z } from 'zod';
 
+import { StartupError } from '../common/startup-error';
+
 const ALGORITHMS = ['HS256', 'ES256', 'RS256'] as const;
 export type SigningAlgorithm = (typeof ALGORITHMS)[number];
 
@@ -283,7 +285,7 @@ export interface AppConfig {
 }
 
 /** Thrown when the environment is invalid; the message names variables, never values. */
-export class ConfigurationError extends Error {}
+export class ConfigurationError extends StartupError {}
 
 /**
  * Validate the process environment and build the typed configuration. The

