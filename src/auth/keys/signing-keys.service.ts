@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
@@ -43,6 +43,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(SigningKeysService.name);
   private keys: KeySet;
   private reloadTimer: NodeJS.Timeout | null = null;
+  // Set while the last reload failed, so the next good one is logged even if nothing changed.
+  private lastReloadFailed = false;
   private readonly onSighup = () => {
     if (this.reloadsFromDirectory) this.reload();
     else this.logger.log('Received SIGHUP: the keys come from the environment, so there is nothing to reload');
@@ -103,17 +105,26 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
     try {
       next = this.load();
     } catch (error) {
+      this.lastReloadFailed = true;
       this.logger.error(`Key reload failed, keeping the previous keys: ${(error as Error).message}`);
       return false;
     }
 
+    // A new key saved under an existing file name kills every token the old
+    // one signed, and the JWKS then publishes another key under the same kid.
+    for (const kid of replacedKids(this.keys, next)) {
+      this.logger.warn(`Key ${kid} now holds a different key: tokens signed with the old one no longer verify. Give a new key a new file name.`);
+    }
+
     const before = describeKeySet(this.keys);
+    const recovered = this.lastReloadFailed;
     this.keys = next;
+    this.lastReloadFailed = false;
     const after = describeKeySet(next);
-    if (after === before) return false;
+    if (after === before && !recovered) return false;
 
     this.logger.log(`Keys reloaded: ${after}`);
-    return true;
+    return after !== before;
   }
 
   private load(): KeySet {
@@ -135,11 +146,11 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
   }
 
   private loadDirectory(dir: string): KeySet {
-    const files = readdirSync(dir).filter((name) => name.endsWith('.pem')).sort();
+    const files = readdirSync(dir).filter((name) => name.endsWith('.pem'));
     const pems = files.map((name) => ({
       kid: name.replace(/\.pub\.pem$|\.pem$/, ''),
       isPublic: name.endsWith('.pub.pem'),
-      pem: readFileSync(join(dir, name), 'utf8'),
+      pem: readKeyFile(join(dir, name)),
     }));
     return this.buildKeySet(pems);
   }
@@ -159,7 +170,6 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
       if (typeof pem !== 'string') throw new Error(`JWT_KEYS[${index}] needs privateKey or publicKey as a PEM string`);
       return { kid: entry.kid, isPublic: entry.privateKey === undefined, pem };
     });
-    pems.sort((a, b) => a.kid.localeCompare(b.kid));
     return this.buildKeySet(pems);
   }
 
@@ -168,13 +178,23 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
     const verification = new Map<string, VerificationKey>();
     let signing: SigningKey | undefined;
 
-    for (const { kid, isPublic, pem } of pems) {
+    // The private key whose kid sorts last signs. Kids are compared by code
+    // unit, as the README states, not by file name ('-' sorts before '.', so
+    // a-2.pem came before a.pem) and not by locale.
+    const sorted = [...pems].sort(byKid);
+    for (const { kid, isPublic, pem } of sorted) {
       if (!KID_PATTERN.test(kid)) throw new Error(`Key id ${JSON.stringify(kid.slice(0, 80))} must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
       // Two files for one kid (a.pem and a.pub.pem) would leave it unclear which one verifies.
       if (verification.has(kid)) throw new Error(`Key id ${kid} appears twice`);
 
-      const privateKey = isPublic ? undefined : createPrivateKey(pem);
-      const publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(pem);
+      let privateKey: KeyObject | undefined;
+      let publicKey: KeyObject;
+      try {
+        privateKey = isPublic ? undefined : createPrivateKey(pem);
+        publicKey = privateKey ? createPublicKey(privateKey) : createPublicKey(pem);
+      } catch (error) {
+        throw new Error(`Key ${kid} is not a valid PEM ${isPublic ? 'public' : 'private'} key (${(error as Error).message})`);
+      }
       assertKeyFits(kid, publicKey, algorithm);
 
       const entry: VerificationKey = { kid, algorithm, key: publicKey };
@@ -186,6 +206,37 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
     if (!signing) throw new Error(`No private key found for JWT_ALGORITHM=${algorithm}`);
     return { signing, verification };
   }
+}
+
+// A PEM private key is a few kilobytes at most (RSA 4096: about 3.3 KB).
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/**
+ * Read one key file. Only regular files of key size are read: the read is
+ * synchronous, so a named pipe left in the directory blocked every request
+ * until something wrote to it, and a huge file blocked them for seconds.
+ */
+function readKeyFile(path: string): string {
+  const info = statSync(path);
+  if (!info.isFile()) throw new Error(`Key file ${path} is not a regular file`);
+  if (info.size > MAX_KEY_FILE_BYTES) throw new Error(`Key file ${path} is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+  return readFileSync(path, 'utf8');
+}
+
+function byKid(a: { kid: string }, b: { kid: string }): number {
+  if (a.kid < b.kid) return -1;
+  if (a.kid > b.kid) return 1;
+  return 0;
+}
+
+/** Return the kids present in both key sets whose public keys differ. */
+function replacedKids(before: KeySet, after: KeySet): string[] {
+  const replaced: string[] = [];
+  for (const [kid, entry] of after.verification) {
+    const previous = before.verification.get(kid);
+    if (previous && !previous.key.equals(entry.key)) replaced.push(kid);
+  }
+  return replaced;
 }
 
 /** A kid goes into every token header, so it is short and needs no escaping. */
