@@ -75,29 +75,30 @@ describe('password check racing a password change or a lock', () => {
     expect(response.body).toEqual(INVALID_CREDENTIALS);
   });
 
-  it('rejects login after lock commits', async () => {
-    const user = await registerAndLogin(verso.baseUrl);
+  /** Log in as the user while an admin lock commits during the password check; return the login's response. */
+  async function loginRacingLock(user: LoggedInUser): Promise<HttpResult> {
     const pending = heldLogin(user.email, user.password);
     await pending.checked;
 
     const locked = await http(verso.baseUrl, 'POST', `/admin/users/${user.userId}/lock`, { token: admin.accessToken, body: { reason: 'compromised' } });
     expect(locked.status).toBe(204);
     pending.release();
+    return pending.response;
+  }
 
-    const response = await pending.response;
+  it('rejects login after lock commits', async () => {
+    const user = await registerAndLogin(verso.baseUrl);
+
+    const response = await loginRacingLock(user);
+
     expect(response.status).toBe(403);
     expect(response.body).toEqual(ACCOUNT_LOCKED);
   });
 
   it('keeps raced login dead after unlock', async () => {
     const user = await registerAndLogin(verso.baseUrl);
-    const pending = heldLogin(user.email, user.password);
-    await pending.checked;
+    const response = await loginRacingLock(user);
 
-    const locked = await http(verso.baseUrl, 'POST', `/admin/users/${user.userId}/lock`, { token: admin.accessToken, body: { reason: 'compromised' } });
-    expect(locked.status).toBe(204);
-    pending.release();
-    const response = await pending.response;
     const unlocked = await http(verso.baseUrl, 'POST', `/admin/users/${user.userId}/unlock`, { token: admin.accessToken });
     expect(unlocked.status).toBe(204);
 
