@@ -4,12 +4,14 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { sign } from 'jsonwebtoken';
 
 import { createOrdersApp } from '../examples/orders-service/src/app';
+import { AppConfig, loadConfig } from '../src/config/configuration';
 import { secretKeyId } from '../src/verso-guard/verification-keys';
 import { resolveVersoGuardOptions, VersoGuardOptions } from '../src/verso-guard/verso-guard.options';
 import { createGuardRole, createTestDatabase, DatabaseRole, TestDatabase } from './support/database';
 import { http, LoggedInUser, registerAndLogin } from './support/http';
 import { ServerProcess, startServerProcess } from './support/server-process';
 import { testEnvironment } from './support/test-app';
+import { signAccessToken } from './support/tokens';
 
 // Options read from the environment or from @nestjs/config are strings unless
 // the service converts them. TypeScript misses this behind `any` or a cast.
@@ -19,6 +21,7 @@ describe('VersoGuardModule option types', () => {
   let database: TestDatabase;
   let role: DatabaseRole;
   let verso: ServerProcess;
+  let versoConfig: AppConfig;
   let secret: string;
   let orders: NestFastifyApplication | undefined;
 
@@ -26,6 +29,7 @@ describe('VersoGuardModule option types', () => {
     database = await createTestDatabase();
     role = await createGuardRole(database);
     const environment = testEnvironment(database.url);
+    versoConfig = loadConfig(environment);
     verso = await startServerProcess(environment);
     secret = environment.JWT_SECRET;
   });
@@ -74,6 +78,16 @@ describe('VersoGuardModule option types', () => {
     // verso itself rejects this token, so the other service must reject it too.
     expect((await http(verso.baseUrl, 'GET', '/auth/me', { token: expired })).status).toBe(401);
     expect(status).not.toBe(200);
+  });
+
+  // signAccessToken passes noTimestamp to jsonwebtoken 9, which then drops the
+  // iat claim. The verifier rejects a token without iat.
+  it('signAccessToken: default token accepted', async () => {
+    const user = await registerAndLogin(verso.baseUrl);
+
+    const token = signAccessToken(versoConfig, { ...user, tokenVersion: 0 });
+
+    expect((await http(verso.baseUrl, 'GET', '/auth/me', { token })).status).toBe(200);
   });
 });
 
