@@ -80,8 +80,8 @@ describe('VersoGuardModule option types', () => {
     expect(status).not.toBe(200);
   });
 
-  // signAccessToken passes noTimestamp to jsonwebtoken 9, which then drops the
-  // iat claim. The verifier rejects a token without iat.
+  // signAccessToken used to pass noTimestamp to jsonwebtoken 9, which then
+  // dropped the iat claim, and the verifier rejects a token without iat.
   it('signAccessToken: default token accepted', async () => {
     const user = await registerAndLogin(verso.baseUrl);
 

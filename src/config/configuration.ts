@@ -15,7 +15,8 @@ const bool = z
 /**
  * A whole number within its bounds, or the fallback when the variable is unset.
  * z.coerce.number() read an empty variable (`PORT=` in a deployment file) as 0,
- * which for PORT meant a random port and for TOKEN_CACHE_TTL_MS no cache.
+ * which for PORT meant a random port and for TOKEN_CACHE_TTL_MS cache entries
+ * that never expire.
  */
 const integer = (fallback: number, min: number, max?: number) => {
   const rule = max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`;
@@ -149,7 +150,7 @@ const environmentSchema = z
     SESSION_RETENTION_SECONDS: seconds(7 * 24 * 3600),
 
     TOKEN_CACHE_ENABLED: bool.default(true),
-    TOKEN_CACHE_TTL_MS: integer(30_000, 0, 300_000),
+    TOKEN_CACHE_TTL_MS: integer(30_000, 1, 300_000),
     TOKEN_CACHE_MAX_ENTRIES: integer(200_000, 1, 10_000_000),
     INVALIDATION_PROBE_INTERVAL_MS: integer(1000, 100, 60_000),
     // Fault injection for the race tests; ignored unless NODE_ENV=test.

@@ -34,7 +34,7 @@ export interface VersoGuardOptions {
   secret?: string | string[];
   /** ES256 or RS256: public keys in PEM (or as KeyObjects), named by the `kid` that verso puts in the token header. */
   keys?: Array<{ kid: string; publicKey: string | KeyObject }>;
-  /** ES256 or RS256: verso's `/.well-known/jwks.json`, fetched at start and again when a token names an unknown kid. */
+  /** ES256 or RS256: verso's `/.well-known/jwks.json`, fetched on first use and again when a token names an unknown kid. */
   jwksUrl?: string;
   /** Any other source of verification keys; verso itself passes its SigningKeysService. */
   keySource?: VerificationKeySource;
@@ -95,11 +95,42 @@ export interface ResolvedVersoGuardOptions {
 }
 
 const MIN_SECRET_BYTES = 32;
+const ALGORITHMS: readonly SigningAlgorithm[] = ['HS256', 'ES256', 'RS256'];
+
+/**
+ * Return the value if it is a whole number within the bounds, the fallback if
+ * it is undefined, and throw naming the option otherwise. Options often come
+ * from environment variables: a string "5" as the clock tolerance made
+ * jsonwebtoken compare `exp + "5"`, which accepted tokens expired for hours.
+ */
+function wholeNumber(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`VersoGuardModule: ${name} must be a whole number from ${min} to ${max}, given as a number`);
+  }
+  return value;
+}
+
+/** Throw naming the option unless the value parses as an http(s) or postgres(ql) URL. */
+function assertUrl(name: string, value: string, protocols: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`VersoGuardModule: ${name} must be a URL`);
+  }
+  if (!protocols.includes(url.protocol)) throw new Error(`VersoGuardModule: ${name} must be a ${protocols.join(' or ')} URL`);
+}
 
 /** Fill in defaults and reject contradictory options at start, with a message that names the option. */
 export function resolveVersoGuardOptions(options: VersoGuardOptions): ResolvedVersoGuardOptions {
   if (!options.databaseUrl) throw new Error('VersoGuardModule: databaseUrl is required');
+  assertUrl('databaseUrl', options.databaseUrl, ['postgres:', 'postgresql:']);
   if (!options.issuer || !options.audience) throw new Error('VersoGuardModule: issuer and audience are required');
+  if (!ALGORITHMS.includes(options.algorithm)) {
+    throw new Error(`VersoGuardModule: algorithm is required and must be one of ${ALGORITHMS.join(', ')}`);
+  }
+  if (options.jwksUrl !== undefined) assertUrl('jwksUrl', options.jwksUrl, ['https:', 'http:']);
 
   const secret = options.secret === undefined ? undefined : [options.secret].flat();
   const sources = [secret, options.keys, options.jwksUrl, options.keySource].filter((source) => source !== undefined);
@@ -118,24 +149,25 @@ export function resolveVersoGuardOptions(options: VersoGuardOptions): ResolvedVe
   return {
     databaseUrl: options.databaseUrl,
     database: {
-      poolSize: options.database?.poolSize ?? 5,
-      connectTimeoutMs: options.database?.connectTimeoutMs ?? 1000,
-      queryTimeoutMs: options.database?.queryTimeoutMs ?? 1500,
+      poolSize: wholeNumber('database.poolSize', options.database?.poolSize, 5, 1, 200),
+      connectTimeoutMs: wholeNumber('database.connectTimeoutMs', options.database?.connectTimeoutMs, 1000, 100, 30_000),
+      queryTimeoutMs: wholeNumber('database.queryTimeoutMs', options.database?.queryTimeoutMs, 1500, 100, 60_000),
     },
     issuer: options.issuer,
     audience: options.audience,
     algorithm: options.algorithm,
-    clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
+    // The bound of verso's own JWT_CLOCK_TOLERANCE_SECONDS.
+    clockToleranceSeconds: wholeNumber('clockToleranceSeconds', options.clockToleranceSeconds, 5, 0, 60),
     secret,
     keys: options.keys,
     jwksUrl: options.jwksUrl,
     keySource: options.keySource,
     cache: {
       enabled: options.cache?.enabled ?? true,
-      ttlMs: options.cache?.ttlMs ?? 30_000,
-      maxEntries: options.cache?.maxEntries ?? 200_000,
+      ttlMs: wholeNumber('cache.ttlMs', options.cache?.ttlMs, 30_000, 1, 300_000),
+      maxEntries: wholeNumber('cache.maxEntries', options.cache?.maxEntries, 200_000, 1, 10_000_000),
     },
-    invalidation: { probeIntervalMs: options.invalidation?.probeIntervalMs ?? 1000 },
+    invalidation: { probeIntervalMs: wholeNumber('invalidation.probeIntervalMs', options.invalidation?.probeIntervalMs, 1000, 100, 60_000) },
     dataSource: options.dataSource,
     onTokenAccepted: options.onTokenAccepted,
     testReadDelayMs: options.testReadDelayMs ?? 0,

@@ -17,18 +17,22 @@ function configError(overrides: Record<string, string>): string {
 
 describe('configuration from deployment files', () => {
   // An empty number used to become 0: PORT= listened on a random port, and
-  // TOKEN_CACHE_TTL_MS= turned the cache off.
+  // TOKEN_CACHE_TTL_MS= gave lru-cache a TTL of 0, under which entries never expire.
   it.each([
     ['PORT', 'must be a whole number from 0 to 65535'],
     ['JWT_CLOCK_TOLERANCE_SECONDS', 'must be a whole number from 0 to 60'],
     ['REFRESH_GRACE_SECONDS', 'must be a whole number from 0 to 300'],
-    ['TOKEN_CACHE_TTL_MS', 'must be a whole number from 0 to 300000'],
+    ['TOKEN_CACHE_TTL_MS', 'must be a whole number from 1 to 300000'],
   ])('empty %s: rejected', (variable, rule) => {
     expect(configError({ [variable]: '' })).toBe(`Invalid configuration: ${variable} ${rule}`);
   });
 
   it.each(['1e3', '12.5', '0x10', 'ten'])('number %s: rejected', (value) => {
     expect(configError({ PORT: value })).toBe('Invalid configuration: PORT must be a whole number from 0 to 65535');
+  });
+
+  it('zero TOKEN_CACHE_TTL_MS: rejected', () => {
+    expect(configError({ TOKEN_CACHE_TTL_MS: '0' })).toBe('Invalid configuration: TOKEN_CACHE_TTL_MS must be a whole number from 1 to 300000');
   });
 
   it('zero ACCESS_TOKEN_TTL_SECONDS: rule stated', () => {

@@ -39,7 +39,9 @@ export function signAccessToken(config: AppConfig, session: { userId: string; se
 
   return sign(payload, options.secret ?? configuredSecret, {
     algorithm: 'HS256',
-    noTimestamp: true,
+    // jsonwebtoken drops a given iat under noTimestamp and adds one without
+    // it, so the option only serves a token whose iat was left out on purpose.
+    noTimestamp: payload.iat === undefined,
     header: { alg: 'HS256', typ: 'at+jwt', kid: secretKeyId(configuredSecret), ...options.header },
   });
 }
