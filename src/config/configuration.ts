@@ -13,7 +13,7 @@ const bool = z
   .transform((value) => value === 'true' || value === '1');
 
 /**
- * A whole number within its bounds, or the fallback when the variable is unset.
+ * Parse a whole number within its bounds, or use the fallback when the variable is unset.
  * z.coerce.number() read an empty variable (`PORT=` in a deployment file) as 0,
  * which for PORT meant a random port and for TOKEN_CACHE_TTL_MS cache entries
  * that never expire.
@@ -41,7 +41,7 @@ const list = z
 // The names that proxy-addr, which Fastify's trustProxy uses, accepts besides addresses.
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** Whether an entry is an IP address, a CIDR range such as 10.0.0.0/8, or one of PROXY_RANGE_NAMES. */
+/** Check whether an entry is an IP address, a CIDR range such as 10.0.0.0/8, or one of PROXY_RANGE_NAMES. */
 function isProxyRange(entry: string): boolean {
   if (PROXY_RANGE_NAMES.has(entry)) return true;
 
@@ -60,6 +60,24 @@ const proxyList = list.superRefine((entries, context) => {
     }
   }
 });
+
+/** Comma-separated browser origins, each a scheme, host and optional port, as browsers send them. */
+const originList = list.superRefine((entries, context) => {
+  for (const [index, entry] of entries.entries()) {
+    if (!isOrigin(entry)) {
+      context.addIssue({ code: 'custom', message: `entry ${index + 1} must be an origin such as https://app.example.com, without a path or a trailing slash` });
+    }
+  }
+});
+
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
 
 export interface IntrospectionClient {
   id: string;
@@ -113,7 +131,7 @@ const environmentSchema = z
     PORT: integer(3000, 0, 65535),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
     DATABASE_POOL_SIZE: integer(10, 1, 200),
     DATABASE_CONNECT_TIMEOUT_MS: integer(1000, 100, 30_000),
     DATABASE_QUERY_TIMEOUT_MS: integer(1500, 100, 60_000),
@@ -161,9 +179,9 @@ const environmentSchema = z
     ARGON2_PARALLELISM: integer(1, 1, 16),
 
     TRUSTED_PROXIES: proxyList.default([]),
-    CORS_ORIGINS: list.default([]),
+    CORS_ORIGINS: originList.default([]),
     BODY_LIMIT_BYTES: integer(16_384, 1024, 10_485_760),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
     RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(100).default('verso:rate-limit:'),
     RATE_LIMIT_ENABLED: bool.default(true),
     RATE_LIMIT_LOGIN_PER_ACCOUNT: integer(10, 1),
@@ -206,6 +224,13 @@ const environmentSchema = z
     // variable instead of a stack trace after the database has started.
     if (env.JWT_KEYS_DIR !== undefined && !isDirectory(env.JWT_KEYS_DIR)) {
       context.addIssue({ code: 'custom', path: ['JWT_KEYS_DIR'], message: 'must name an existing directory' });
+    }
+    // Development supplies only HS256 secrets, so ES256 and RS256 need keys in every mode.
+    if (env.JWT_ALGORITHM !== 'HS256' && env.NODE_ENV !== 'production' && !env.JWT_KEYS_DIR && !env.JWT_KEYS) {
+      context.addIssue({ code: 'custom', path: ['JWT_KEYS_DIR'], message: `or JWT_KEYS is required with JWT_ALGORITHM=${env.JWT_ALGORITHM}` });
+    }
+    if (env.JWT_KEYS !== undefined && !isJsonArray(env.JWT_KEYS)) {
+      context.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'must be a JSON array of {kid, privateKey} or {kid, publicKey} objects' });
     }
     if (env.METRICS_TOKEN !== undefined && Buffer.byteLength(env.METRICS_TOKEN) < 32) {
       context.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must be at least 32 bytes long' });
@@ -379,13 +404,24 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}`;
     case 'too_small':
+      if (issue.origin === 'string') return Number(issue.minimum) === 1 ? 'must not be empty' : `must be at least ${String(issue.minimum)} characters long`;
       return `must be at least ${String(issue.minimum)}`;
     case 'too_big':
       return `must be at most ${String(issue.maximum)}`;
     case 'invalid_format':
+      // Each URL in the schema carries its own message, which names the scheme.
+      if (issue.format === 'url') return issue.message;
       return `must be a valid ${issue.format}`;
     default:
       return 'is invalid';
+  }
+}
+
+function isJsonArray(text: string): boolean {
+  try {
+    return Array.isArray(JSON.parse(text));
+  } catch {
+    return false;
   }
 }
 

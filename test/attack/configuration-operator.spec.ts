@@ -49,4 +49,28 @@ describe('configuration from deployment files', () => {
   it.each(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback', '10.0.0.1, 192.168.0.0/16'])('valid TRUSTED_PROXIES %s: accepted', (value) => {
     expect(loadConfig({ ...productionEnvironment, TRUSTED_PROXIES: value }).http.trustedProxies.length).toBeGreaterThan(0);
   });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://verso@db/verso', 'must be a postgres:// or postgresql:// URL'],
+    ['REDIS_URL', 'http://cache:6379', 'must be a redis:// or rediss:// URL'],
+    ['JWT_ISSUER', '', 'must not be empty'],
+    ['CORS_ORIGINS', 'notaurl', 'entry 1 must be an origin such as https://app.example.com, without a path or a trailing slash'],
+    ['CORS_ORIGINS', 'https://app.example.com/', 'entry 1 must be an origin such as https://app.example.com, without a path or a trailing slash'],
+    ['JWT_KEYS', 'not json', 'must be a JSON array of {kid, privateKey} or {kid, publicKey} objects'],
+  ])('%s %j: rule stated', (variable, value, rule) => {
+    expect(configError({ JWT_ALGORITHM: 'ES256', JWT_KEYS: '[]', [variable]: value })).toBe(`Invalid configuration: ${variable} ${rule}`);
+  });
+
+  it('ES256 without keys in development: rejected before the database starts', () => {
+    expect(() => loadConfig({ NODE_ENV: 'development', JWT_ALGORITHM: 'ES256' })).toThrow(
+      'Invalid configuration: JWT_KEYS_DIR or JWT_KEYS is required with JWT_ALGORITHM=ES256',
+    );
+  });
+
+  it('valid CORS_ORIGINS: accepted', () => {
+    expect(loadConfig({ ...productionEnvironment, CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).http.corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+  });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 
 import { SigningKeysService } from '../../src/auth/keys/signing-keys.service';
+import { StartupError } from '../../src/common/startup-error';
 import { loadConfig } from '../../src/config/configuration';
 
 // Changes an operator makes to JWT_KEYS_DIR between two reloads, and the log
@@ -88,5 +89,23 @@ describe('key reload log and order', () => {
     // The kids sort as 2026-12-04 < 2026-12-04-2. The file names sort the other
     // way ('-' before '.'), which used to decide.
     expect(createService().signingKey.kid).toBe('2026-12-04-2');
+  });
+
+  it('private key named .pub.pem: warned', () => {
+    writeFileSync(join(keysDir, '2026-01.pem'), ecPrivatePem());
+    // What renaming the old key's .pem to .pub.pem, instead of replacing it with its public key, leaves.
+    writeFileSync(join(keysDir, '2025-12.pub.pem'), ecPrivatePem());
+
+    const keys = createService();
+
+    expect(keys.signingKey.kid).toBe('2026-01');
+    expect(logLines).toContain('Key 2025-12 is named as a public key but holds a private key: only its public half is used. Replace the file with the public key.');
+  });
+
+  it('broken key at start: message without a stack', () => {
+    writeFileSync(join(keysDir, '2026-01.pem'), 'not a key');
+
+    expect(() => createService()).toThrow(StartupError);
+    expect(() => createService()).toThrow(/^Signing keys could not be loaded: Key 2026-01 is not a valid PEM private key/);
   });
 });

@@ -28,6 +28,7 @@ export default async function globalSetup(): Promise<void> {
     const dataDir = await mkdtemp(join(tmpdir(), 'verso-test-pg-'));
     const embedded = await startEmbeddedPostgres({ dataDir: join(dataDir, 'data'), port: await freePort(), database: 'postgres', persistent: false });
     (globalThis as { __embeddedPostgres?: typeof embedded }).__embeddedPostgres = embedded;
+    (globalThis as { __embeddedPostgresRoot?: string }).__embeddedPostgresRoot = dataDir;
     serverUrl = embedded.url;
   }
 

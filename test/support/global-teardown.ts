@@ -1,12 +1,16 @@
+import { rm } from 'node:fs/promises';
+
 import { Client } from 'pg';
 
 import { EmbeddedDatabase } from '../../src/database/embedded-postgres';
 
 /** Drop the run's databases on a shared server, or stop the embedded one. */
 export default async function globalTeardown(): Promise<void> {
-  const embedded = (globalThis as { __embeddedPostgres?: EmbeddedDatabase }).__embeddedPostgres;
+  const { __embeddedPostgres: embedded, __embeddedPostgresRoot: root } = globalThis as { __embeddedPostgres?: EmbeddedDatabase; __embeddedPostgresRoot?: string };
   if (embedded) {
     await embedded.stop();
+    // The server removes its data directory, but not the temporary folder around it.
+    if (root) await rm(root, { recursive: true, force: true });
     return;
   }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
+import { StartupError } from '../../common/startup-error';
 import { InjectConfig } from '../../config/app-config.module';
 import { AppConfig, SigningAlgorithm } from '../../config/configuration';
 import { secretKeyId } from '../../verso-guard/verification-keys';
@@ -51,7 +52,12 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
   };
 
   constructor(@InjectConfig() private readonly config: AppConfig) {
-    this.keys = this.load();
+    try {
+      this.keys = this.load();
+    } catch (error) {
+      // A key the operator must fix, such as a file that does not decode.
+      throw new StartupError(`Signing keys could not be loaded: ${(error as Error).message}`);
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -186,6 +192,12 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
       if (!KID_PATTERN.test(kid)) throw new Error(`Key id ${JSON.stringify(kid.slice(0, 80))} must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'`);
       // Two files for one kid (a.pem and a.pub.pem) would leave it unclear which one verifies.
       if (verification.has(kid)) throw new Error(`Key id ${kid} appears twice`);
+
+      // Renaming a private key's file to .pub.pem makes it verify only, but
+      // leaves the private key on disk under a public name.
+      if (isPublic && pem.includes('PRIVATE KEY')) {
+        this.logger.warn(`Key ${kid} is named as a public key but holds a private key: only its public half is used. Replace the file with the public key.`);
+      }
 
       let privateKey: KeyObject | undefined;
       let publicKey: KeyObject;
