@@ -229,6 +229,11 @@ const environmentSchema = z
     if (env.JWT_ALGORITHM !== 'HS256' && env.NODE_ENV !== 'production' && !env.JWT_KEYS_DIR && !env.JWT_KEYS) {
       context.addIssue({ code: 'custom', path: ['JWT_KEYS_DIR'], message: `or JWT_KEYS is required with JWT_ALGORITHM=${env.JWT_ALGORITHM}` });
     }
+    // HS256 signs with JWT_SECRET alone, so keys given with it would be ignored
+    // while the operator believes the service signs with them.
+    if (env.JWT_ALGORITHM === 'HS256' && (env.JWT_KEYS_DIR !== undefined || env.JWT_KEYS !== undefined)) {
+      context.addIssue({ code: 'custom', path: [env.JWT_KEYS_DIR !== undefined ? 'JWT_KEYS_DIR' : 'JWT_KEYS'], message: 'is for JWT_ALGORITHM=ES256 or RS256, and JWT_ALGORITHM is HS256' });
+    }
     if (env.JWT_KEYS !== undefined && !isJsonArray(env.JWT_KEYS)) {
       context.addIssue({ code: 'custom', path: ['JWT_KEYS'], message: 'must be a JSON array of {kid, privateKey} or {kid, publicKey} objects' });
     }

@@ -73,4 +73,10 @@ describe('configuration from deployment files', () => {
       'http://localhost:5173',
     ]);
   });
+
+  it.each(['JWT_KEYS_DIR', 'JWT_KEYS'])('%s with HS256: rejected', (variable) => {
+    const value = variable === 'JWT_KEYS_DIR' ? __dirname : '[]';
+
+    expect(configError({ JWT_ALGORITHM: 'HS256', [variable]: value })).toBe(`Invalid configuration: ${variable} is for JWT_ALGORITHM=ES256 or RS256, and JWT_ALGORITHM is HS256`);
+  });
 });
