@@ -11,6 +11,8 @@ import { applyDevelopmentSecrets } from './config/development-secrets';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 
 const logger = new Logger('Bootstrap');
+// How long a shutdown waits for requests in flight before it stops anyway.
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /**
  * Start verso. Without DATABASE_URL a real PostgreSQL runs embedded, with its
@@ -20,15 +22,8 @@ async function main(): Promise<void> {
   await applyDevelopmentSecrets(process.env, join(process.env.EMBEDDED_DATA_DIR ?? '.data', 'dev-secrets.json'));
   const config = loadConfig(process.env);
 
-  let embedded: EmbeddedDatabase | null = null;
-  if (!config.database.url) {
-    // Its own process group, so that a Ctrl-C reaches only verso, which closes
-    // HTTP and writes the last session activity before it stops the database.
-    embedded = await startEmbeddedPostgres({ dataDir: config.database.embeddedDir, port: config.database.embeddedPort, ownProcessGroup: true });
-  }
-  const databaseUrl = config.database.url ?? embedded!.url;
-
   let app: Awaited<ReturnType<typeof createApp>> | null = null;
+  let embeddedStart: Promise<EmbeddedDatabase> | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -37,14 +32,28 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.log(`Received ${signal}, shutting down`);
-    await app?.close().catch((error: Error) => logger.error(`HTTP server close failed: ${error.message}`));
+
+    const closed = await closeWithin(app, SHUTDOWN_TIMEOUT_MS);
+    // A signal during the embedded start waits for that start, so the server
+    // it spawned, which no Ctrl-C reaches, is stopped too.
+    const embedded = await embeddedStart?.catch(() => null);
     await embedded?.stop().catch((error: Error) => logger.error(`Embedded PostgreSQL stop failed: ${error.message}`));
-    process.exit(0);
+    process.exit(closed ? 0 : 1);
   };
-  // Not once(): a second signal would then get Node's default handling and
-  // end the process before the requests in flight and the database are done.
+  // Installed before anything starts. Not once(): a second signal would then
+  // get Node's default handling and end the process before the requests in
+  // flight and the database are done.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (!config.database.url) {
+    // Its own process group, so that a Ctrl-C reaches only verso, which closes
+    // HTTP and writes the last session activity before it stops the database.
+    embeddedStart = startEmbeddedPostgres({ dataDir: config.database.embeddedDir, port: config.database.embeddedPort, ownProcessGroup: true });
+  }
+  const embedded = await embeddedStart;
+  if (stopping) return;
+  const databaseUrl = config.database.url ?? embedded!.url;
 
   try {
     app = await createApp(config, databaseUrl);
@@ -54,6 +63,31 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`verso listening on http://${config.http.host}:${config.http.port} (OpenAPI at /docs)`);
+}
+
+/**
+ * Close the HTTP server and the application, waiting at most timeoutMs for
+ * requests in flight. Return whether it closed in time; a request that never
+ * ends must not keep the process, and the embedded database, up forever.
+ */
+async function closeWithin(app: { close(): Promise<void> } | null, timeoutMs: number): Promise<boolean> {
+  if (!app) return true;
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const closed = app.close().then(
+    () => true,
+    (error: Error) => {
+      logger.error(`HTTP server close failed: ${error.message}`);
+      return true;
+    },
+  );
+  const result = await Promise.race([closed, timedOut]);
+  clearTimeout(timer);
+  if (!result) logger.error(`HTTP server did not close within ${timeoutMs} ms; stopping anyway`);
+  return result;
 }
 
 main().catch((error: unknown) => {

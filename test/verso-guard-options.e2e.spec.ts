@@ -112,4 +112,10 @@ describe('resolveVersoGuardOptions invalid values', () => {
 
     expect(() => resolveVersoGuardOptions(options)).toThrow(/VersoGuardModule: .*clockToleranceSeconds/);
   });
+
+  it('string cache.enabled: rejected', () => {
+    const options = { ...base, jwksUrl, cache: { enabled: fromEnvironment('false') } };
+
+    expect(() => resolveVersoGuardOptions(options)).toThrow('VersoGuardModule: cache.enabled must be true or false, given as a boolean');
+  });
 });

@@ -1,4 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { arch, platform, userInfo } from 'node:os';
@@ -136,8 +137,23 @@ async function readRunningServer(dataDir: string): Promise<{ pid: number; port: 
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
-  if (!isProcessAlive(pid)) return null;
+  if (!isProcessAlive(pid) || !isPostgres(pid)) return null;
   return { pid, port };
+}
+
+/**
+ * Check that a live pid from postmaster.pid is still PostgreSQL: after a reboot
+ * or in a new container the number can belong to another process, even to
+ * this one, and PostgreSQL itself then treats the file as stale. Where /proc
+ * is missing (macOS), a live pid counts as PostgreSQL.
+ */
+function isPostgres(pid: number): boolean {
+  if (pid === process.pid || pid === process.ppid) return false;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
+  }
 }
 
 function isProcessAlive(pid: number): boolean {
@@ -171,6 +187,10 @@ async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
 
 const STOP_TIMEOUT_MS = 10_000;
 
+const READY_LINE = 'database system is ready to accept connections';
+// Recovery after a crash can take a while on a large data directory (an estimate).
+const START_TIMEOUT_MS = 60_000;
+
 interface StartOptions {
   dataDir: string;
   port: number;
@@ -199,14 +219,31 @@ async function startServer(server: EmbeddedPostgresInstance, { dataDir, port, is
 
   await new Promise<void>((resolveStart, rejectStart) => {
     let output = '';
+    // The end of the output so far, because the readiness line can be split
+    // across two chunks.
+    let tail = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`PostgreSQL was not ready within ${START_TIMEOUT_MS} ms: ${output.trim()}`));
+    }, START_TIMEOUT_MS);
     child.stderr!.on('data', (chunk: Buffer) => {
       const message = chunk.toString('utf8');
       onLog(message);
       if (output.length < 10_000) output += message;
-      if (message.includes('database system is ready to accept connections')) resolveStart();
+      tail = (tail + message).slice(-200);
+      if (tail.includes(READY_LINE)) {
+        clearTimeout(timer);
+        resolveStart();
+      }
     });
-    child.once('error', rejectStart);
-    child.once('close', (code, signal) => rejectStart(new Error(`PostgreSQL exited during start (code ${code}, signal ${signal}): ${output.trim()}`)));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      rejectStart(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`PostgreSQL exited during start (code ${code}, signal ${signal}): ${output.trim()}`));
+    });
   });
 
   // A later 'error' event, such as a failed kill, would end the process if nothing listened.

@@ -111,6 +111,13 @@ function wholeNumber(name: string, value: unknown, fallback: number, min: number
   return value;
 }
 
+/** Return the value if it is a boolean, the fallback if it is undefined, and throw naming the option otherwise; the string "false" is truthy. */
+function flag(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new Error(`VersoGuardModule: ${name} must be true or false, given as a boolean`);
+  return value;
+}
+
 /** Throw naming the option unless the value parses as an http(s) or postgres(ql) URL. */
 function assertUrl(name: string, value: string, protocols: string[]): void {
   let url: URL;
@@ -163,7 +170,7 @@ export function resolveVersoGuardOptions(options: VersoGuardOptions): ResolvedVe
     jwksUrl: options.jwksUrl,
     keySource: options.keySource,
     cache: {
-      enabled: options.cache?.enabled ?? true,
+      enabled: flag('cache.enabled', options.cache?.enabled, true),
       ttlMs: wholeNumber('cache.ttlMs', options.cache?.ttlMs, 30_000, 1, 300_000),
       maxEntries: wholeNumber('cache.maxEntries', options.cache?.maxEntries, 200_000, 1, 10_000_000),
     },

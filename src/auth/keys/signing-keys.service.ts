@@ -118,7 +118,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
 
     // A new key saved under an existing file name kills every token the old
     // one signed, and the JWKS then publishes another key under the same kid.
-    for (const kid of replacedKids(this.keys, next)) {
+    const replaced = replacedKids(this.keys, next);
+    for (const kid of replaced) {
       this.logger.warn(`Key ${kid} now holds a different key: tokens signed with the old one no longer verify. Give a new key a new file name.`);
     }
 
@@ -127,10 +128,9 @@ export class SigningKeysService implements OnApplicationBootstrap, OnApplication
     this.keys = next;
     this.lastReloadFailed = false;
     const after = describeKeySet(next);
-    if (after === before && !recovered) return false;
-
-    this.logger.log(`Keys reloaded: ${after}`);
-    return after !== before;
+    const changed = after !== before || replaced.length > 0;
+    if (changed || recovered) this.logger.log(`Keys reloaded: ${after}`);
+    return changed;
   }
 
   private load(): KeySet {
