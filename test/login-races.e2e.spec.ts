@@ -1,7 +1,7 @@
 import { PasswordHasherService } from '../src/auth/password-hasher.service';
-import { makeAdminInDatabase } from './support/accounts';
+import { registerAdmin } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { http, HttpResult, login, LoggedInUser, registerAndLogin } from './support/http';
+import { http, HttpResult, LoggedInUser, registerAndLogin } from './support/http';
 import { ACCOUNT_LOCKED, INVALID_CREDENTIALS, WRONG_CURRENT_PASSWORD } from './support/responses';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -41,16 +41,14 @@ describe('password check racing a password change or a lock', () => {
 
   /** Start a login whose password check is held. */
   function heldLogin(email: string, password: string): { checked: Promise<void>; release: () => void; response: Promise<HttpResult> } {
-    const held = holdNextPasswordCheck();
-    return { ...held, response: attemptLogin(email, password) };
+    const passwordCheck = holdNextPasswordCheck();
+    return { ...passwordCheck, response: attemptLogin(email, password) };
   }
 
   beforeAll(async () => {
     database = await createTestDatabase();
     verso = await startTestApp(database.url);
-    const registered = await registerAndLogin(verso.baseUrl);
-    await makeAdminInDatabase(database, registered.userId);
-    admin = { ...registered, ...(await login(verso.baseUrl, registered.email, registered.password)) };
+    admin = await registerAdmin(database, verso.baseUrl);
   });
 
   afterAll(async () => {
@@ -110,14 +108,14 @@ describe('password check racing a password change or a lock', () => {
 
   it('rejects a password change with a stale password', async () => {
     const user = await registerAndLogin(verso.baseUrl);
-    const held = holdNextPasswordCheck();
+    const passwordCheck = holdNextPasswordCheck();
     const first = changePassword(user, 'first new passphrase');
-    await held.checked;
+    await passwordCheck.checked;
 
     // The same session changes the password first, with the same current password.
     const second = await changePassword(user, 'second new passphrase');
     expect(second.status).toBe(200);
-    held.release();
+    passwordCheck.release();
 
     const response = await first;
     expect(response.status).toBe(403);

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 
-import { makeAdminInDatabase } from './support/accounts';
+import { registerAdmin } from './support/accounts';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { http, HttpResult, login, LoggedInUser, registerAndLogin } from './support/http';
+import { http, HttpResult, LoggedInUser, registerAndLogin } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -58,9 +58,7 @@ describe('local logout racing another end of its session', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     verso = await startTestApp(database.url);
-    const registered = await registerAndLogin(verso.baseUrl);
-    await makeAdminInDatabase(database, registered.userId);
-    admin = { ...registered, ...(await login(verso.baseUrl, registered.email, registered.password)) };
+    admin = await registerAdmin(database, verso.baseUrl);
   });
 
   afterAll(async () => {

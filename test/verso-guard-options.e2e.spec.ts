@@ -114,7 +114,7 @@ describe('resolveVersoGuardOptions invalid values', () => {
   });
 
   it('string cache.enabled: rejected', () => {
-    const options = { ...base, jwksUrl, cache: { enabled: fromEnvironment('false') } };
+    const options = { ...base, jwksUrl, cache: { enabled: fromEnvironment<boolean>('false') } };
 
     expect(() => resolveVersoGuardOptions(options)).toThrow('VersoGuardModule: cache.enabled must be true or false, given as a boolean');
   });

@@ -15,7 +15,7 @@ const logger = new Logger('FrameworkErrors');
  * headers. This one sends verso's error shape, with the headers.
  *
  * NOTE: it sets no CORS headers, so with CORS_ORIGINS a browser script on
- * another origin cannot read these responses and sees a network error.
+ * another origin cannot read these responses and gets a network error.
  */
 export function createFrameworkErrorHandler(securityHeaders: Record<string, string>, maxParamLength: number) {
   const messages: Record<string, string> = {

@@ -65,7 +65,7 @@ describe('MIGRATIONS_RUN=false on an empty database', () => {
   it('start fails naming the pending migrations', async () => {
     const start = startServerProcess(testEnvironment(databaseUrl, { MIGRATIONS_RUN: 'false', LOG_LEVEL: 'info' }));
 
-    // It used to start, report ready and answer 500 on every route that reads a table.
+    // It used to start, report ready and return 500 on every route that reads a table.
     await expect(start).rejects.toThrow('The database has pending migrations: apply them with npm run migration:run, or start with MIGRATIONS_RUN=true.');
   });
 });

@@ -1,4 +1,5 @@
 import { TestDatabase } from './database';
+import { login, LoggedInUser, registerAndLogin } from './http';
 
 /**
  * Make a user an admin directly in the database. No invalidation message is
@@ -8,6 +9,13 @@ import { TestDatabase } from './database';
 export async function makeAdminInDatabase(database: TestDatabase, userId: string): Promise<void> {
   const rows = await database.query("UPDATE users SET role = 'admin' WHERE id = $1 RETURNING id", [userId]);
   if (rows.length !== 1) throw new Error(`no user ${userId} to make an admin`);
+}
+
+/** Register a user, make it an admin in the database, and log in again as that admin. */
+export async function registerAdmin(database: TestDatabase, baseUrl: string): Promise<LoggedInUser> {
+  const registered = await registerAndLogin(baseUrl);
+  await makeAdminInDatabase(database, registered.userId);
+  return { ...registered, ...(await login(baseUrl, registered.email, registered.password)) };
 }
 
 /** Read the columns of the user's row that the guard checks. */
